@@ -1,0 +1,1 @@
+"""Examples for wsgiscope: an app with one endpoint per lab scenario, and server launchers."""

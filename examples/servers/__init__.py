@@ -1,0 +1,1 @@
+"""Server launchers: one module per server mode, run through ``launch.py``."""
