@@ -1,4 +1,4 @@
-"""Serve any app (named by ``WSGISCOPE_LAUNCH_APP``, ``module:callable``) wrapped in the shim.
+"""Serve any app (named by ``EXAMPLES_LAUNCH_APP``, ``module:callable``) wrapped in the shim.
 
 ``launch.py`` sets the variable; servers without a native hook load
 ``examples.servers._shimmed:application`` when a custom ``--app`` is given.
@@ -21,4 +21,4 @@ def _load(spec: str) -> Any:
     return target
 
 
-application = wsgiscope.wrap(_load(os.environ.get("WSGISCOPE_LAUNCH_APP", "examples.app.wsgi:application")))
+application = wsgiscope.wrap(_load(os.environ.get("EXAMPLES_LAUNCH_APP", "examples.app.wsgi:application")))

@@ -77,7 +77,7 @@ def child_env(launch: Launch, opts: LaunchOptions) -> Dict[str, str]:
     env = dict(os.environ)
     paths = [opts.repo_root] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     env["PYTHONPATH"] = os.pathsep.join(paths)
-    env["WSGISCOPE_LAUNCH_APP"] = opts.app
+    env["EXAMPLES_LAUNCH_APP"] = opts.app
     if not opts.shim:
         env["WSGISCOPE_DISABLED"] = "1"
     env.update(launch.env)

@@ -1,0 +1,1 @@
+"""The example app: one endpoint per lab scenario (see wsgi.py)."""
