@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Make the checkout ready to test: node_modules, the TypeScript build, and .venv with the shim
+# and every server/tool the tests use. Idempotent and quiet on success; on failure it says
+# which step failed, shows the end of that step's log, and exits non-zero.
+# It tolerates a partial tree (packages not written yet are skipped, not errors).
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT" || exit 1
+LOG_DIR="${WSGISCOPE_BOOTSTRAP_LOGS:-$ROOT/test-results/bootstrap}"
+mkdir -p "$LOG_DIR"
+VENV="$ROOT/.venv"
+PYTHON="${PYTHON:-python3}"
+failed=0
+
+# run STEP_NAME SENTENCE CMD...: runs CMD with its output in a log; loud only when it fails.
+run() {
+  local name="$1" sentence="$2"
+  shift 2
+  if ! "$@" >"$LOG_DIR/$name.log" 2>&1; then
+    echo "bootstrap: $sentence (step '$name' failed; last lines of $LOG_DIR/$name.log follow)" >&2
+    tail -n 25 "$LOG_DIR/$name.log" >&2
+    failed=1
+    return 1
+  fi
+}
+
+# fingerprint FILES...: one hash of whichever of FILES exist (their paths and contents).
+fingerprint() {
+  local f
+  for f in "$@"; do
+    [ -f "$f" ] && { echo "$f"; cat "$f"; }
+  done | sha256sum | cut -d' ' -f1
+}
+
+# node_modules is fresh when npm's own record of it is newer than every manifest and the lock.
+node_modules_fresh() {
+  local record="node_modules/.package-lock.json" f
+  [ -f "$record" ] || return 1
+  for f in package.json package-lock.json packages/*/package.json collector/package.json; do
+    [ -f "$f" ] && [ "$f" -nt "$record" ] && return 1
+  done
+  return 0
+}
+
+node_deps() {
+  node_modules_fresh && return 0
+  if [ -d node_modules ] || [ ! -f package-lock.json ]; then
+    # Incremental and non-destructive: someone may be using node_modules right now.
+    run npm-install "npm install could not install the node dependencies" npm install --no-audit --no-fund
+    return
+  fi
+  if ! run npm-ci "npm ci could not install the locked node dependencies" npm ci --no-audit --no-fund; then
+    if grep -q "in sync" "$LOG_DIR/npm-ci.log"; then
+      echo "bootstrap: package-lock.json is out of sync with package.json; falling back to npm install" >&2
+      failed=0
+      run npm-install "npm install could not install the node dependencies" npm install --no-audit --no-fund
+      return
+    fi
+    return 1
+  fi
+}
+
+node_build() {
+  local projects=() dir
+  for dir in packages/protocol collector; do
+    [ -f "$dir/tsconfig.json" ] && projects+=("$dir")
+  done
+  [ ${#projects[@]} -eq 0 ] && return 0
+  run build "the TypeScript build (tsc -b ${projects[*]}) failed" npx --no-install tsc -b "${projects[@]}"
+}
+
+python_venv() {
+  local stamp="$VENV/.wsgiscope-bootstrap" want
+  want="$(fingerprint requirements-dev.txt python-hooks/pyproject.toml)"
+  if [ ! -x "$VENV/bin/python" ]; then
+    run venv "could not create $VENV (is python3-venv installed?)" "$PYTHON" -m venv "$VENV" || return 1
+  fi
+  if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+    return 0
+  fi
+  run pip-upgrade "could not upgrade pip in $VENV" "$VENV/bin/python" -m pip install --quiet --upgrade pip || return 1
+  local args=(-r requirements-dev.txt)
+  if [ -f python-hooks/pyproject.toml ]; then
+    args+=(-e "./python-hooks[dev]")
+  fi
+  run pip-install "pip could not install the shim and requirements-dev.txt into $VENV" \
+    "$VENV/bin/python" -m pip install --quiet "${args[@]}" || return 1
+  echo "$want" >"$stamp"
+}
+
+node_deps && node_build
+python_venv
+if [ "$failed" -ne 0 ]; then
+  echo "bootstrap: FAILED — fix the step above and re-run scripts/bootstrap.sh" >&2
+  exit 1
+fi
+exit 0
