@@ -20,7 +20,7 @@ MAX_MS = 60_000
 
 
 class SlowHandler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+    def do_GET(self) -> None:
         values = parse_qs(urlsplit(self.path).query).get("ms", ["100"])
         try:
             ms = max(0, min(int(values[0]), MAX_MS))
@@ -34,7 +34,7 @@ class SlowHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 

@@ -8,7 +8,7 @@ from examples.servers._api import Launch, LaunchOptions, module_available
 
 
 def unavailable_reason(*extra_modules: str) -> str | None:
-    for name in ("gunicorn",) + extra_modules:
+    for name in ("gunicorn", *extra_modules):
         if not module_available(name):
             return f"{name} is not installed in the venv (pip install -r requirements-dev.txt)"
     return None
