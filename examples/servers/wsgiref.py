@@ -15,4 +15,4 @@ def unavailable_reason() -> str | None:
 def build(opts: LaunchOptions) -> Launch:
     argv = [opts.python, "-m", "examples.servers._wsgiref_main", opts.host, str(opts.port), opts.shimmed_app()]
     # wsgiref cannot tell the shim its capacity; it serves one request at a time.
-    return Launch(argv=argv, env={"WSGISCOPE_CAPACITY": "1"})
+    return Launch(argv=argv, env={"WSGISCOPE_CAPACITY": "1", "WSGISCOPE_PROCESSES": "1", "WSGISCOPE_SERVER": "wsgiref"})
