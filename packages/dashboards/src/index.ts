@@ -1,0 +1,5 @@
+export { overviewDashboard, OVERVIEW_UID } from './dashboards/overview';
+export { workersDashboard, WORKERS_UID } from './dashboards/workers';
+export { renderDashboards } from './render';
+export type { RenderedDashboard } from './render';
+export { METRICS, HISTOGRAMS } from './metrics';
