@@ -1,0 +1,319 @@
+"""One shim instance per worker process: its state, batches, flusher thread, fork and exit.
+
+design: request threads only touch the occupancy (one lock) and the record buffer (one lock),
+and read two plain attributes (``started``, ``inline_check_ns``). Everything else runs on the
+daemon flusher thread: it wakes every ``sample_interval_s`` (recording how late it woke), and
+every ``flush_interval_s`` drains the buffer, takes a process sample and POSTs a batch. A batch
+that fails with a retryable outcome is kept (same seq) and re-sent first next time; meanwhile
+new records wait in the bounded buffer, so memory stays bounded by two buffers' worth.
+
+Where background threads never run (uWSGI without --enable-threads) the flusher's heartbeat
+goes stale; a request thread then flushes inline after its request ended, bounded by
+``inline_flush_timeout_s`` and at most once per flush interval.
+
+After ``fork()`` the child gets a fresh instance (new pid/worker, started_unix_us, seq 0,
+empty buffer and occupancy, new locks) and starts its flusher lazily on its first request.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import platform
+import socket
+import sys
+import threading
+import weakref
+from typing import Any, Callable, NamedTuple, Optional, Protocol
+
+from ._version import __version__
+from .batch import encode_requests, make_batch, to_json
+from .buffer import RecordBuffer
+from .clock import Clock, SystemClock
+from .config import Config
+from .detect import ServerInfo, detect, with_overrides
+from .occupancy import Occupancy
+from .record import Record
+from .sampler import ProcessSampler, sample_dict
+from .transport import HttpTransport, Outcome, Transport
+
+
+class Identity(NamedTuple):
+    host: str
+    pid: int
+    python_version: str
+    shim_version: str
+
+
+def current_identity() -> Identity:
+    return Identity(socket.gethostname() or "localhost", os.getpid(),
+                    platform.python_version(), __version__)
+
+
+class Startable(Protocol):
+    def start(self) -> None: ...
+
+
+ThreadFactory = Callable[[Callable[[], None]], Startable]
+
+
+def daemon_thread(target: Callable[[], None]) -> Startable:
+    return threading.Thread(target=target, name="wsgiscope-flusher", daemon=True)
+
+
+def _greenlets_patched(modules: Any) -> bool:
+    monkey = getattr(modules.get("gevent"), "monkey", None)
+    if monkey is not None:
+        try:
+            return bool(monkey.is_module_patched("threading"))
+        except Exception:
+            return False
+    patcher = getattr(modules.get("eventlet"), "patcher", None)
+    if patcher is not None:
+        try:
+            return bool(patcher.is_monkey_patched("thread"))
+        except Exception:
+            return False
+    return False
+
+
+class Agent:
+    """Per-process shim state. ``wrap()`` builds one; tests inject clock, transport, etc."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Optional[Clock] = None,
+        transport: Optional[Transport] = None,
+        sampler: Optional[ProcessSampler] = None,
+        identity: Callable[[], Identity] = current_identity,
+        thread_factory: ThreadFactory = daemon_thread,
+        server_info: Optional[ServerInfo] = None,
+        modules: Optional[Any] = None,
+    ) -> None:
+        self.config = config
+        self.clock: Clock = clock or SystemClock()
+        self.transport: Transport = transport or HttpTransport(
+            config.batches_url(), config.token, config.gzip)
+        self.sampler = sampler or ProcessSampler()
+        self._identity_fn = identity
+        self._thread_factory = thread_factory
+        self._modules = sys.modules if modules is None else modules
+        self.server_info: Optional[ServerInfo] = None
+        self.occupancy = Occupancy()
+        self.buffer: RecordBuffer[Record] = RecordBuffer(config.max_buffer_records)
+        self.listen_port: Optional[int] = None
+        self._reset_instance()
+        if server_info is not None:
+            self.set_server_info(server_info)
+        _AGENTS.add(self)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def _reset_instance(self) -> None:
+        clock = self.clock
+        self.anchor_perf_ns = clock.perf_ns()
+        self.anchor_unix_us = clock.unix_ns() // 1000
+        self.identity = self._identity_fn()
+        self.occupancy.reset(self.anchor_perf_ns)
+        self.buffer.reset()
+        self.sampler.rebase()
+        self.seq = 0
+        self._pending: Optional[tuple[bytes, int]] = None
+        self._lags_us: list[int] = []
+        self._flush_lock = threading.Lock()
+        self._stop = threading.Event()
+        self.started = False
+        self.heartbeat_ns = self.anchor_perf_ns
+        self.inline_check_ns = self.anchor_perf_ns + self._interval_ns()
+        self.resource: Optional[dict[str, Any]] = None
+        if self.server_info is not None:
+            self.resource = self._build_resource(self.server_info)
+
+    def _interval_ns(self) -> int:
+        return int(self.config.flush_interval_s * 1e9)
+
+    def after_fork_in_child(self) -> None:
+        self._reset_instance()
+
+    def set_server_info(self, info: ServerInfo) -> None:
+        cfg = self.config
+        info = with_overrides(info, cfg.server, cfg.capacity_threads, cfg.capacity_processes)
+        if info.cpu_attributable and _greenlets_patched(self._modules):
+            info = info._replace(cpu_attributable=False)
+        self.server_info = info
+        self.resource = self._build_resource(info)
+
+    def _build_resource(self, info: ServerInfo) -> dict[str, Any]:
+        ident = self.identity
+        host = ident.host[:128]
+        return {
+            "service_name": self.config.service_name,
+            "server": info.server[:128] or "unknown",
+            "server_version": info.server_version[:64],
+            "worker_class": info.worker_class[:64],
+            "python_version": ident.python_version[:64],
+            "shim_version": ident.shim_version[:64],
+            "host": host,
+            "pid": ident.pid,
+            "worker": f"{host}:{ident.pid}"[:128],
+            "started_unix_us": self.anchor_unix_us,
+            "capacity_threads": info.capacity_threads or 1,
+            "capacity_processes": info.capacity_processes,
+            "capacity_source": info.capacity_source,
+            "cpu_attributable": info.cpu_attributable,
+        }
+
+    def start(self, environ: Optional[Any] = None) -> None:
+        """Start this process's flusher (called on the first request, or by a server hook)."""
+        if self.started:
+            return
+        with self._flush_lock:
+            if self.started:
+                return
+            if self.server_info is None:
+                self.set_server_info(detect(environ or {}, self._modules))
+            port = str((environ or {}).get("SERVER_PORT", ""))
+            if self.listen_port is None and port.isdigit():
+                self.listen_port = int(port)
+            self.heartbeat_ns = self.clock.perf_ns()
+            self.started = True
+        try:
+            self._thread_factory(self._run).start()
+        except Exception:
+            pass  # no thread: the inline flush takes over once the heartbeat is stale
+
+    def shutdown(self) -> None:
+        """Stop the flusher and send what is buffered, within ``exit_flush_timeout_s``."""
+        self._stop.set()
+        if self.started:
+            self.flush(self.config.exit_flush_timeout_s, wait_s=self.config.exit_flush_timeout_s)
+
+    # -- flusher thread ----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        clock, stop = self.clock, self._stop
+        tick_ns = int(self.config.sample_interval_s * 1e9)
+        interval_ns = self._interval_ns()
+        scheduled = clock.perf_ns() + tick_ns
+        next_flush = clock.perf_ns() + interval_ns
+        while not stop.is_set():
+            now = clock.perf_ns()
+            if scheduled > now and stop.wait((scheduled - now) / 1e9):
+                return
+            now = clock.perf_ns()
+            self.heartbeat_ns = now
+            if len(self._lags_us) < 3600:
+                self._lags_us.append(max(0, now - scheduled) // 1000)
+            scheduled = max(scheduled + tick_ns, now)
+            if now >= next_flush:
+                next_flush = now + interval_ns
+                self.flush(self.config.send_timeout_s)
+
+    def stale_ns(self) -> int:
+        cfg = self.config
+        return int((2 * cfg.flush_interval_s + cfg.sample_interval_s) * 1e9)
+
+    def inline_check(self, now_ns: int) -> None:
+        """Called by a request thread after its request ended, at most once per interval."""
+        self.inline_check_ns = now_ns + self._interval_ns()
+        if self.started and now_ns - self.heartbeat_ns > self.stale_ns():
+            self.flush(self.config.inline_flush_timeout_s, wait_s=0.0)
+
+    # -- batches -----------------------------------------------------------------------------
+
+    def sample(self, now_ns: int) -> dict[str, Any]:
+        lags, self._lags_us = self._lags_us, []
+        port = self.listen_port
+        return sample_dict(
+            self.anchor_unix_us + (now_ns - self.anchor_perf_ns) // 1000,
+            self.occupancy.snapshot(now_ns),
+            self.sampler.read(),
+            lags,
+            self.buffer.dropped,
+            self.sampler.listen_backlog(port) if port else None,
+        )
+
+    def build_batch(self, records: list[Record], samples: list[dict[str, Any]]) -> dict[str, Any]:
+        assert self.resource is not None
+        requests = encode_requests(records, self.anchor_perf_ns, self.anchor_unix_us,
+                                   self.config.routes)
+        return make_batch(self.resource, self.seq, requests, samples)
+
+    def flush(self, timeout_s: float, wait_s: Optional[float] = None) -> bool:
+        """Send the pending batch, then new ones; True when everything buffered went out.
+
+        Never raises. ``wait_s`` bounds the wait for another flush in progress (0: skip).
+        """
+        lock = self._flush_lock
+        acquired = lock.acquire(timeout=wait_s) if wait_s else lock.acquire(blocking=wait_s is None)
+        if not acquired:
+            return False
+        try:
+            return self._flush_locked(timeout_s)
+        except Exception:
+            return False
+        finally:
+            lock.release()
+
+    def _flush_locked(self, timeout_s: float) -> bool:
+        if self.resource is None:
+            return False
+        clock = self.clock
+        deadline = clock.perf_ns() + int(timeout_s * 1e9)
+        if self._pending is not None and not self._deliver(deadline):
+            return False
+        limit = self.config.max_batch_records
+        for batch_no in range(self.config.max_buffer_records // limit + 2):
+            records = self.buffer.drain(limit)
+            if batch_no > 0 and not records:
+                return True
+            samples = [self.sample(clock.perf_ns())] if batch_no == 0 else []
+            body = to_json(self.build_batch(records, samples))
+            self._pending = (body, len(records))
+            self.seq += 1
+            if not self._deliver(deadline):
+                return False
+        return len(self.buffer) == 0
+
+    def _deliver(self, deadline_ns: int) -> bool:
+        assert self._pending is not None
+        body, records = self._pending
+        remaining_s = (deadline_ns - self.clock.perf_ns()) / 1e9
+        if remaining_s <= 0:
+            return False
+        try:
+            outcome = self.transport.send(body, remaining_s)
+        except Exception:
+            outcome = Outcome.RETRY
+        if outcome is Outcome.RETRY:
+            return False
+        if outcome is Outcome.REFUSED:
+            self.buffer.count_dropped(records)
+        self._pending = None
+        return True
+
+
+_AGENTS: weakref.WeakSet[Agent] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for agent in list(_AGENTS):
+        try:
+            agent.after_fork_in_child()
+        except Exception:
+            pass
+
+
+def _at_exit() -> None:
+    for agent in list(_AGENTS):
+        try:
+            agent.shutdown()
+        except Exception:
+            pass
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+atexit.register(_at_exit)

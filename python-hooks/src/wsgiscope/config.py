@@ -1,0 +1,215 @@
+"""The shim's one configuration object, parsed once from keyword arguments and ``WSGISCOPE_*``.
+
+Every option is one row of :data:`OPTIONS`: ``(name, env var, converter, default, meaning)``.
+Keyword arguments win over environment variables, which win over defaults. A value that does
+not convert gives exactly one :class:`WsgiscopeConfigWarning` naming the variable and the
+default used instead; an unknown keyword gives one warning too. Nothing here ever raises into
+the application.
+
+    >>> cfg = Config.load({"WSGISCOPE_FLUSH_INTERVAL": "0.5"}, service_name="shop")
+    >>> (cfg.flush_interval_s, cfg.service_name)
+    (0.5, 'shop')
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any, Callable, Mapping, NamedTuple, Optional
+from urllib.parse import urlsplit
+
+
+class WsgiscopeConfigWarning(UserWarning):
+    """A ``WSGISCOPE_*`` variable or ``wrap()`` option was invalid; a safe default is used."""
+
+
+def _positive_float(raw: object) -> float:
+    value = float(raw)  # type: ignore[arg-type]
+    if not value > 0 or value == float("inf"):
+        raise ValueError("must be a positive number")
+    return value
+
+
+def _positive_int(raw: object) -> int:
+    if isinstance(raw, bool):
+        raise ValueError("must be a positive integer")
+    value = int(str(raw).strip()) if isinstance(raw, str) else int(raw)  # type: ignore[call-overload]
+    if value < 1:
+        raise ValueError("must be a positive integer")
+    return value
+
+
+def _optional_positive_int(raw: object) -> Optional[int]:
+    if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+        return None
+    return _positive_int(raw)
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _bool(raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError("must be one of 1/0, true/false, yes/no, on/off")
+
+
+def _label(raw: object) -> str:
+    text = str(raw).strip()
+    if not 1 <= len(text) <= 128:
+        raise ValueError("must be 1 to 128 characters")
+    return text
+
+
+def _optional_label(raw: object) -> Optional[str]:
+    if raw is None or str(raw).strip() == "":
+        return None
+    return _label(raw)
+
+
+def _url(raw: object) -> str:
+    text = str(raw).strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL")
+    return text
+
+
+def _optional_str(raw: object) -> Optional[str]:
+    if raw is None or str(raw) == "":
+        return None
+    return str(raw)
+
+
+class Option(NamedTuple):
+    name: str
+    env: str
+    convert: Callable[[object], Any]
+    default: Any
+    doc: str
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("collector_url", "WSGISCOPE_COLLECTOR_URL", _url, "http://127.0.0.1:9464",
+           "collector base URL; batches go to <url>/v1/batches"),
+    Option("service_name", "WSGISCOPE_SERVICE_NAME", _label, "wsgi-app",
+           "service_name label on every series"),
+    Option("disabled", "WSGISCOPE_DISABLED", _bool, False,
+           "true: wrap() returns the application untouched"),
+    Option("flush_interval_s", "WSGISCOPE_FLUSH_INTERVAL", _positive_float, 1.0,
+           "seconds between batches sent to the collector"),
+    Option("sample_interval_s", "WSGISCOPE_SAMPLE_INTERVAL", _positive_float, 0.25,
+           "seconds between sampler wake-ups (their lateness is the GIL contention indicator)"),
+    Option("capacity_threads", "WSGISCOPE_CAPACITY", _optional_positive_int, None,
+           "threads per process that can serve requests; overrides detection"),
+    Option("capacity_processes", "WSGISCOPE_PROCESSES", _optional_positive_int, None,
+           "worker processes of the server; overrides detection"),
+    Option("server", "WSGISCOPE_SERVER", _optional_label, None,
+           "server label (gunicorn, uwsgi, ...); overrides detection"),
+    Option("max_buffer_records", "WSGISCOPE_MAX_BUFFER_RECORDS", _positive_int, 20000,
+           "request records kept while the collector is unreachable; more are dropped and counted"),
+    Option("max_batch_records", "WSGISCOPE_MAX_BATCH_RECORDS", _positive_int, 5000,
+           "request records per batch (at most 100000)"),
+    Option("send_timeout_s", "WSGISCOPE_SEND_TIMEOUT", _positive_float, 2.0,
+           "seconds the background flusher waits for the collector"),
+    Option("inline_flush_timeout_s", "WSGISCOPE_INLINE_FLUSH_TIMEOUT", _positive_float, 0.25,
+           "seconds a request thread may spend sending when background threads never run"),
+    Option("exit_flush_timeout_s", "WSGISCOPE_EXIT_FLUSH_TIMEOUT", _positive_float, 2.0,
+           "seconds spent flushing at interpreter exit"),
+    Option("gzip", "WSGISCOPE_GZIP", _bool, False, "gzip batch bodies"),
+    Option("token", "WSGISCOPE_TOKEN", _optional_str, None,
+           "bearer token for the collector's ingest endpoint"),
+    Option("routes", "WSGISCOPE_ROUTES", _bool, False,
+           "send the route column (environ['wsgiscope.route'] set by the app); cardinality!"),
+)
+
+_BY_NAME = {opt.name: opt for opt in OPTIONS}
+
+
+class Config:
+    """The validated options of one shim instance. Build it with :meth:`Config.load`."""
+
+    __slots__ = tuple(opt.name for opt in OPTIONS)
+
+    collector_url: str
+    service_name: str
+    disabled: bool
+    flush_interval_s: float
+    sample_interval_s: float
+    capacity_threads: Optional[int]
+    capacity_processes: Optional[int]
+    server: Optional[str]
+    max_buffer_records: int
+    max_batch_records: int
+    send_timeout_s: float
+    inline_flush_timeout_s: float
+    exit_flush_timeout_s: float
+    gzip: bool
+    token: Optional[str]
+    routes: bool
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        for opt in OPTIONS:
+            object.__setattr__(self, opt.name, values.get(opt.name, opt.default))
+        self.max_batch_records = min(self.max_batch_records, 100000)
+
+    @classmethod
+    def load(cls, environ: Optional[Mapping[str, str]] = None, **kwargs: Any) -> Config:
+        """Parse kwargs over ``environ`` (default ``os.environ``); warn once per bad value."""
+        env = os.environ if environ is None else environ
+        for unknown in sorted(set(kwargs) - set(_BY_NAME)):
+            warnings.warn(
+                f"wsgiscope: unknown option {unknown!r} ignored; "
+                f"known options: {', '.join(sorted(_BY_NAME))}",
+                WsgiscopeConfigWarning,
+                stacklevel=3,
+            )
+        values: dict[str, Any] = {}
+        for opt in OPTIONS:
+            if opt.name in kwargs:
+                source, raw = f"option {opt.name}", kwargs[opt.name]
+            elif opt.env in env:
+                source, raw = f"environment variable {opt.env}", env[opt.env]
+            else:
+                continue
+            try:
+                values[opt.name] = opt.convert(raw)
+            except (TypeError, ValueError) as exc:
+                warnings.warn(
+                    f"wsgiscope: {source}={raw!r} is invalid ({exc}); "
+                    f"using the default {opt.default!r}",
+                    WsgiscopeConfigWarning,
+                    stacklevel=3,
+                )
+        return cls(values)
+
+    def batches_url(self) -> str:
+        """The ingest endpoint: ``/v1/batches`` is appended unless the URL names a path."""
+        parts = urlsplit(self.collector_url)
+        if parts.path in ("", "/"):
+            return self.collector_url.rstrip("/") + "/v1/batches"
+        return self.collector_url
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{o.name}={'***' if o.name == 'token' and self.token else getattr(self, o.name)!r}"
+            for o in OPTIONS
+        )
+        return f"Config({shown})"
+
+
+def describe_options() -> str:
+    """The option table as plain text, for ``python -m wsgiscope --help``."""
+    rows = [("option", "environment variable", "default", "meaning")]
+    rows += [(o.name, o.env, "unset" if o.default is None else str(o.default), o.doc)
+             for o in OPTIONS]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    return "\n".join(
+        f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}" for r in rows
+    )

@@ -1,0 +1,313 @@
+"""The WSGI middleware: measures every request's phases without changing its behaviour.
+
+design: one ``_Request`` object per request is at once the ``start_response`` handed to the
+app, the response iterable handed to the server, and the record builder, so a request costs
+one object (plus a ``wsgi.input`` wrapper when there is a body). The request ends when the
+server calls ``close()`` on what we returned, which calls the app iterable's ``close()``
+exactly once. Write time is the time we are suspended between handing a block to the server
+and being asked for the next one (or closed), plus time inside ``write()``.
+
+``wsgi.file_wrapper`` responses are returned as the very object the app returned, so servers
+keep their sendfile fast path; we hook its ``close`` attribute instead. For those we know the
+bytes (Content-Length, else file size minus position) and the time the server spent sending
+(app return to close, reported as write time), but not when the first byte left.
+
+The shim never raises an exception of its own into the server: app exceptions propagate
+unchanged, and a failure inside the shim's bookkeeping falls back to calling the app bare.
+"""
+
+from __future__ import annotations
+
+import os
+from threading import get_ident
+from typing import Any, Callable, Iterable, Iterator, Optional
+
+from .agent import Agent
+from .config import Config
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+RouteGetter = Callable[[dict[str, Any]], Optional[str]]
+
+
+class _Input:
+    """Wraps ``wsgi.input``: time spent inside reads and bytes read count as the read phase."""
+
+    __slots__ = ("_perf", "_req", "_stream")
+
+    def __init__(self, stream: Any, req: _Request, perf: Callable[[], int]) -> None:
+        self._stream = stream
+        self._req = req
+        self._perf = perf
+
+    def _account(self, started_ns: int, size: int) -> None:
+        req = self._req
+        req.read_ns += self._perf() - started_ns
+        req.bytes_in += size
+
+    def read(self, *args: Any) -> bytes:
+        started = self._perf()
+        data: bytes = self._stream.read(*args)
+        self._account(started, len(data))
+        return data
+
+    def readline(self, *args: Any) -> bytes:
+        started = self._perf()
+        data: bytes = self._stream.readline(*args)
+        self._account(started, len(data))
+        return data
+
+    def readlines(self, *args: Any) -> list[bytes]:
+        started = self._perf()
+        lines: list[bytes] = self._stream.readlines(*args)
+        self._account(started, sum(len(line) for line in lines))
+        return lines
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+class _Request:
+    __slots__ = (
+        "body", "bytes_in", "bytes_out", "closed", "cpu0", "environ", "error", "file", "headers",
+        "ident", "inner_close", "it", "lane", "mw", "read_ns", "server_start_response",
+        "server_write", "status", "t0", "t_app", "t_first", "write_ns", "yield_ns",
+    )
+
+    def __init__(self, mw: Middleware, environ: dict[str, Any],
+                 start_response: StartResponse) -> None:
+        self.mw = mw
+        self.environ = environ
+        self.server_start_response = start_response
+        self.status = 500
+        self.error: Optional[str] = None
+        self.read_ns = self.write_ns = self.bytes_in = self.bytes_out = 0
+        self.t_first = self.yield_ns = self.t_app = 0
+        self.closed = self.file = False
+        self.inner_close: Optional[Callable[[], Any]] = None
+        self.headers: Any = None
+        self.ident = ident = get_ident()
+        self.t0 = t0 = mw.perf()
+        self.cpu0 = mw.thread_cpu() if mw.cpu_attributable else -1
+        self.lane = mw.occupancy.enter(self, ident, t0)
+        length = environ.get("CONTENT_LENGTH")
+        if (length and length != "0") or "HTTP_TRANSFER_ENCODING" in environ:
+            stream = environ.get("wsgi.input")
+            if stream is not None:
+                environ["wsgi.input"] = _Input(stream, self, mw.perf)
+
+    # -- start_response and write() ----------------------------------------------------------
+
+    def __call__(self, *args: Any) -> Callable[[bytes], Any]:
+        self.server_write = self.server_start_response(*args)
+        try:
+            self.status = int(args[0][:3])
+        except (TypeError, ValueError, IndexError):
+            self.status = 500
+        self.headers = args[1] if len(args) > 1 else None
+        return self.write
+
+    def write(self, data: bytes) -> Any:
+        perf = self.mw.perf
+        started = perf()
+        if data and not self.t_first:
+            self.t_first = started
+        try:
+            return self.server_write(data)
+        finally:
+            self.write_ns += perf() - started
+            self.bytes_out += len(data)
+
+    # -- the response iterable ---------------------------------------------------------------
+
+    def respond(self, result: Iterable[bytes]) -> Iterable[bytes]:
+        self.t_app = self.mw.perf()
+        self.inner_close = getattr(result, "close", None)
+        file_wrapper = self.environ.get("wsgi.file_wrapper")
+        if (file_wrapper is not None and isinstance(file_wrapper, type)
+                and type(result) is file_wrapper and self._hook_file(result)):
+            return result
+        try:
+            self.it = iter(result)
+        except BaseException as exc:
+            self.error = type(exc).__name__
+            self.close()
+            raise
+        if type(result) in (list, tuple):
+            self.body = result
+            self.__class__ = _SizedRequest
+        return self
+
+    def _hook_file(self, result: Any) -> bool:
+        try:
+            result.close = self.close
+        except Exception:
+            return False
+        self.file = True
+        self.bytes_out = _file_bytes(result, self.headers)
+        return True
+
+    def __iter__(self) -> _Request:
+        return self
+
+    def __next__(self) -> bytes:
+        perf = self.mw.perf
+        now = perf()
+        if self.yield_ns:
+            self.write_ns += now - self.yield_ns
+            self.yield_ns = 0
+        try:
+            block: bytes = next(self.it)
+        except StopIteration:
+            raise
+        except BaseException as exc:
+            self.error = type(exc).__name__
+            raise
+        now = perf()
+        if block:
+            self.bytes_out += len(block)
+            if not self.t_first:
+                self.t_first = now
+        self.yield_ns = now
+        return block
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self.yield_ns:
+            self.write_ns += self.mw.perf() - self.yield_ns
+            self.yield_ns = 0
+        try:
+            if self.inner_close is not None:
+                self.inner_close()
+        except BaseException as exc:
+            if self.error is None:
+                self.error = type(exc).__name__
+            raise
+        finally:
+            self.finish()
+
+    def finish(self) -> None:
+        """Record the request. Never raises."""
+        try:
+            mw = self.mw
+            t_end = mw.perf()
+            if not self.t_app:
+                self.t_app = t_end
+            cpu = -1
+            if self.cpu0 >= 0 and get_ident() == self.ident:
+                cpu = mw.thread_cpu() - self.cpu0
+            mw.occupancy.leave(self, self.ident, t_end)
+            status = self.status
+            if self.error is not None and not self.t_first:
+                status = 500  # headers were never sent: the server answers 500
+            if self.file:
+                self.write_ns = t_end - self.t_app
+                if self.bytes_out:
+                    self.t_first = self.t_app
+            environ = self.environ
+            route = mw.route(environ) if mw.routes else None
+            mw.buffer.append((
+                self.t0, environ.get("REQUEST_METHOD", ""), route, status, self.t_app,
+                self.t_first, t_end, self.read_ns, self.write_ns, cpu, self.bytes_in,
+                self.bytes_out, self.error, self.lane,
+                environ.get("HTTP_X_REQUEST_START") or environ.get("HTTP_X_QUEUE_START"),
+            ))
+            agent = mw.agent
+            if t_end >= agent.inline_check_ns:
+                agent.inline_check(t_end)
+        except Exception:
+            pass
+
+
+class _SizedRequest(_Request):
+    """For list/tuple bodies: keeps ``len()`` so servers can still set Content-Length."""
+
+    __slots__ = ()
+
+    def __len__(self) -> int:
+        return len(self.body)
+
+
+def _file_bytes(result: Any, headers: Any) -> int:
+    for name, value in headers or ():
+        if name.lower() == "content-length" and str(value).strip().isdigit():
+            return int(value)
+    try:
+        filelike = result.filelike
+        size = os.fstat(filelike.fileno()).st_size
+        return max(0, size - int(filelike.tell()))
+    except Exception:
+        return 0
+
+
+def _default_route(environ: dict[str, Any]) -> Optional[str]:
+    route = environ.get("wsgiscope.route")
+    return route if isinstance(route, str) else None
+
+
+class Middleware:
+    """The wrapped application. Build it with :func:`wrap`."""
+
+    __slots__ = ("agent", "app", "buffer", "cpu_attributable", "occupancy", "perf", "route",
+                 "routes", "thread_cpu")
+
+    def __init__(self, app: WSGIApp, agent: Agent, route: Optional[RouteGetter] = None) -> None:
+        self.app = app
+        self.agent = agent
+        self.perf = agent.clock.perf_ns
+        self.thread_cpu = agent.clock.thread_cpu_ns
+        self.occupancy = agent.occupancy
+        self.buffer = agent.buffer
+        self.routes = agent.config.routes
+        self.route = route or _default_route
+        info = agent.server_info
+        self.cpu_attributable = info is None or info.cpu_attributable
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        agent = self.agent
+        try:
+            if not agent.started:
+                agent.start(environ)
+                info = agent.server_info
+                self.cpu_attributable = info is None or info.cpu_attributable
+            req = _Request(self, environ, start_response)
+        except Exception:
+            return self.app(environ, start_response)
+        try:
+            result = self.app(environ, req)
+        except BaseException as exc:
+            req.error = type(exc).__name__
+            req.finish()
+            raise
+        return req.respond(result)
+
+
+def wrap(app: WSGIApp, *, agent: Optional[Agent] = None, route: Optional[RouteGetter] = None,
+         **options: Any) -> WSGIApp:
+    """Wrap a WSGI application so every request is measured and reported.
+
+        import wsgiscope
+        application = wsgiscope.wrap(application, service_name="shop")
+
+    ``options`` are the names listed by ``python -m wsgiscope --help`` (each also settable as
+    a ``WSGISCOPE_*`` variable). ``route(environ)`` may return the request's route template
+    (used only with ``routes=True``; default: ``environ['wsgiscope.route']``). ``agent`` lets
+    tests and server integrations pass a prepared :class:`wsgiscope.agent.Agent`.
+    """
+    if agent is None:
+        config = Config.load(**options)
+        if config.disabled:
+            return app
+        agent = Agent(config)
+    return Middleware(app, agent, route)

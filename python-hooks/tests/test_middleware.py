@@ -1,0 +1,260 @@
+"""The middleware, called directly as a server would, with a scripted clock."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import threading
+from io import BytesIO
+from typing import Any, Iterable, Iterator
+from wsgiref.util import FileWrapper
+from wsgiref.validate import validator
+
+import fixtureapps
+import pytest
+from support import FakeClock, FakeTransport, call, make_agent, make_environ
+
+import wsgiscope
+from wsgiscope.middleware import Middleware
+
+
+def instrumented(app: Any, **options: Any) -> tuple[Middleware, FakeClock, FakeTransport]:
+    clock, transport = FakeClock(), FakeTransport()
+    agent = make_agent(clock, transport, **options)
+    return Middleware(app, agent), clock, transport
+
+
+def columns(mw: Middleware, transport: FakeTransport) -> dict[str, list[Any]]:
+    assert mw.agent.flush(1.0)
+    requests: dict[str, list[Any]] = transport.bodies[-1]["requests"]
+    return requests
+
+
+def test_close_called_once_when_response_ends_normally() -> None:
+    body = fixtureapps.Counted([b"a", b"b"])
+    mw, _, transport = instrumented(fixtureapps.returning(body))
+    response = call(mw)
+    response.returned.close()  # a second close from a sloppy server is ignored
+    assert (response.body, body.closed) == (b"ab", 1)
+    assert columns(mw, transport)["error"] == [None]
+
+
+def test_close_called_once_when_client_aborts() -> None:
+    body = fixtureapps.Counted([b"a", b"b", b"c"])
+    mw, _, transport = instrumented(fixtureapps.returning(body))
+    response = call(mw, abort_after=1)
+    assert (response.body, body.closed) == (b"a", 1)
+    cols = columns(mw, transport)
+    assert (cols["bytes_out"], cols["status"], cols["error"]) == ([2], [200], [None])
+
+
+def test_close_called_once_and_error_recorded_when_iterable_raises_mid_stream() -> None:
+    body = fixtureapps.Counted([b"a", b"b"], raise_at=1)
+    mw, _, transport = instrumented(fixtureapps.returning(body))
+    with pytest.raises(ValueError, match="broken stream"):
+        call(mw)
+    assert body.closed == 1
+    cols = columns(mw, transport)
+    assert (cols["error"], cols["status"], cols["bytes_out"]) == (["ValueError"], [200], [1])
+
+
+def test_generator_closed_early_sees_generator_exit_once() -> None:
+    exits: list[str] = []
+
+    def app(environ: Any, start_response: Any) -> Iterator[bytes]:
+        start_response("200 OK", [])
+        try:
+            yield b"first"
+            yield b"second"
+        except GeneratorExit:
+            exits.append("exit")
+            raise
+
+    mw, _, transport = instrumented(app)
+    call(mw, abort_after=1)
+    assert exits == ["exit"]
+    assert columns(mw, transport)["error"] == [None]
+
+
+def test_app_exception_before_start_response_propagates_as_500() -> None:
+    mw, _, transport = instrumented(fixtureapps.raising_before_start)
+    with pytest.raises(ZeroDivisionError):
+        call(mw)
+    cols = columns(mw, transport)
+    assert (cols["status"], cols["error"], cols["first_byte_us"]) == (
+        [500], ["ZeroDivisionError"], [None])
+
+
+def test_exc_info_before_body_replaces_status() -> None:
+    mw, _, transport = instrumented(fixtureapps.error_page_after_failure)
+    response = call(mw)
+    assert (response.status, response.body) == ("500 Internal Server Error", b"sorry")
+    assert columns(mw, transport)["status"] == [500]
+
+
+def test_exc_info_after_headers_sent_reraises_the_original_exception() -> None:
+    def app(environ: Any, start_response: Any) -> Iterator[bytes]:
+        start_response("200 OK", [])
+        yield b"partial"
+        try:
+            raise KeyError("late")
+        except KeyError:
+            start_response("500 Internal Server Error", [], sys.exc_info())
+        yield b"never"
+
+    mw, _, transport = instrumented(app)
+    with pytest.raises(KeyError, match="late"):
+        call(mw)
+    cols = columns(mw, transport)
+    assert (cols["status"], cols["error"], cols["bytes_out"]) == ([200], ["KeyError"], [7])
+
+
+def test_write_callable_bytes_and_time_are_counted() -> None:
+    mw, _, transport = instrumented(fixtureapps.with_write)
+    assert call(mw).body == b"legacy write!"
+    assert columns(mw, transport)["bytes_out"] == [13]
+
+
+@pytest.mark.parametrize("method", ["HEAD", "GET", "OPTIONS"])
+def test_empty_bodies_have_no_first_byte(method: str) -> None:
+    mw, _, transport = instrumented(fixtureapps.empty)
+    response = call(mw, make_environ(method))
+    assert (response.status, response.body) == ("204 No Content", b"")
+    cols = columns(mw, transport)
+    assert (cols["method"], cols["bytes_out"], cols["first_byte_us"]) == ([method], [0], [None])
+
+
+def test_phases_follow_the_scripted_clock() -> None:
+    clock = FakeClock()
+
+    def app(environ: Any, start_response: Any) -> Iterator[bytes]:
+        environ["wsgi.input"].read()  # 4 ms, see the stream below
+        clock.advance(200, cpu_ms=150)
+        start_response("200 OK", [])
+        yield b"x" * 10
+        clock.advance(5)
+        yield b"y" * 5
+
+    class SlowStream(BytesIO):
+        def read(self, *args: Any) -> bytes:
+            clock.advance(4)
+            return super().read(*args)
+
+    transport = FakeTransport()
+    mw = Middleware(app, make_agent(clock, transport))
+    environ = make_environ("POST", b"abcdef", HTTP_X_REQUEST_START="t=1767225599500000")
+    environ["wsgi.input"] = SlowStream(b"abcdef")
+    call(mw, environ, on_block=lambda block: clock.advance(3))  # the server writes for 3 ms
+    cols = columns(mw, transport)
+    assert cols["read_us"] == [4000] and cols["bytes_in"] == [6]
+    assert cols["app_us"] == [0]  # a generator: the work happens while iterating
+    assert cols["first_byte_us"] == [204000]
+    assert cols["write_us"] == [6000]
+    assert cols["duration_us"] == [215000]
+    assert cols["cpu_us"] == [150000]
+    assert cols["bytes_out"] == [15]
+    assert cols["queue_us"] == [500000]
+
+
+def test_app_time_ends_when_the_app_returns_its_iterable() -> None:
+    clock = FakeClock()
+
+    def app(environ: Any, start_response: Any) -> Iterable[bytes]:
+        clock.advance(200)
+        start_response("200 OK", [])
+        return [b"done"]
+
+    transport = FakeTransport()
+    mw = Middleware(app, make_agent(clock, transport))
+    call(mw, on_block=lambda block: clock.advance(7))
+    cols = columns(mw, transport)
+    assert (cols["app_us"], cols["first_byte_us"], cols["write_us"], cols["duration_us"]) == (
+        [200000], [200000], [7000], [207000])
+
+
+def test_file_wrapper_is_returned_unchanged_and_measured() -> None:
+    with tempfile.NamedTemporaryFile(delete=False) as handle:
+        handle.write(b"z" * 5000)
+
+    class Wrapper(FileWrapper):
+        pass
+
+    def app(environ: Any, start_response: Any) -> Iterable[bytes]:
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return environ["wsgi.file_wrapper"](open(handle.name, "rb"))  # noqa: SIM115
+
+    mw, _, transport = instrumented(app)
+    environ = make_environ(**{"wsgi.file_wrapper": Wrapper})
+    response = call(mw, environ)
+    os.unlink(handle.name)
+    assert type(response.returned) is Wrapper  # the server can still use sendfile
+    assert len(response.body) == 5000 and response.returned.filelike.closed
+    cols = columns(mw, transport)
+    assert cols["bytes_out"] == [5000] and cols["error"] == [None]
+
+
+def test_list_bodies_keep_their_length_for_content_length() -> None:
+    mw, _, _ = instrumented(fixtureapps.hello)
+    environ = make_environ()
+    result = mw(environ, lambda status, headers, exc_info=None: None)
+    assert len(result) == 1  # type: ignore[arg-type]
+    result.close()  # type: ignore[attr-defined]
+
+
+def test_request_body_read_through_every_input_method() -> None:
+    def app(environ: Any, start_response: Any) -> Iterable[bytes]:
+        stream = environ["wsgi.input"]
+        parts = [stream.readline(), stream.read(2), *stream.readlines(1), *list(stream)]
+        start_response("200 OK", [])
+        return [b"|".join(parts)]
+
+    mw, _, transport = instrumented(app)
+    body = b"line1\nABrest\nmore\nend"
+    assert call(mw, make_environ("POST", body)).body == b"line1\n|AB|rest\n|more\n|end"
+    assert columns(mw, transport)["bytes_in"] == [len(body)]
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("app", [fixtureapps.hello, fixtureapps.with_write, fixtureapps.echo,
+                                 fixtureapps.empty], ids=lambda app: app.__name__)
+def test_wsgiref_validator_finds_nothing_on_either_side(app: Any) -> None:
+    mw, _, _ = instrumented(validator(app))
+    outer = validator(mw)
+    response = call(outer, make_environ("POST", b"ping"))
+    assert response.status is not None
+
+
+def test_cpu_not_reported_when_close_runs_on_another_thread() -> None:
+    mw, _, transport = instrumented(fixtureapps.hello)
+    result = mw(make_environ(), lambda *args: None)
+    list(result)
+    closer = threading.Thread(target=result.close)  # type: ignore[attr-defined]
+    closer.start()
+    closer.join()
+    assert columns(mw, transport)["cpu_us"] == [None]
+
+
+def test_shim_failure_falls_back_to_the_bare_app() -> None:
+    class BrokenOccupancy:
+        def enter(self, *args: Any) -> int:
+            raise RuntimeError("shim bug")
+
+    mw, _, _ = instrumented(fixtureapps.hello)
+    mw.occupancy = BrokenOccupancy()  # type: ignore[assignment]
+    assert call(mw).body == b"Hello, world!"
+
+
+def test_disabled_returns_the_app_untouched() -> None:
+    app = fixtureapps.hello
+    assert wsgiscope.wrap(app, disabled=True) is app
+
+
+def test_records_one_lane_per_thread_in_order_of_first_use() -> None:
+    mw, _, transport = instrumented(fixtureapps.hello)
+    call(mw)
+    worker = threading.Thread(target=call, args=(mw,))
+    worker.start()
+    worker.join()
+    call(mw)
+    assert columns(mw, transport)["thread"] == [0, 1, 0]
