@@ -1,0 +1,209 @@
+"""Real processes for the end-to-end tests: the collector and servers started through launch.py.
+
+Every start waits on a condition with a deadline; every stop escalates SIGTERM → SIGKILL of
+the whole process group, so a failing test cannot leave servers behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import urllib.request
+from pathlib import Path
+from typing import IO, Dict, List, Optional
+
+from .waiting import wait_for
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+COLLECTOR_CLI = REPO_ROOT / "collector" / "dist" / "cli.js"
+LAUNCHER = REPO_ROOT / "examples" / "servers" / "launch.py"
+LISTENING = re.compile(r"wsgiscope-collector listening on (http://\S+?):(\d+)\s*$")
+
+
+def free_port() -> int:
+    """A port nothing listens on right now (the kernel's pick for port 0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def log_tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def stop_process_group(process: subprocess.Popen[bytes], timeout_s: float = 15.0) -> Optional[int]:
+    """SIGTERM the process; after ``timeout_s`` SIGKILL its whole group. Returns its exit code."""
+    if process.poll() is None:
+        try:
+            process.send_signal(signal.SIGTERM)
+            return process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            pass
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    try:
+        return process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+class Collector:
+    """``node collector/dist/cli.js`` on a port it picks (or a given one, to restart in place)."""
+
+    def __init__(self, log_dir: Path, worker_expiry_s: float = 60.0) -> None:
+        self.log_dir = log_dir
+        self.worker_expiry_s = worker_expiry_s
+        self.process: Optional[subprocess.Popen[bytes]] = None
+        self.port: Optional[int] = None
+        self.starts = 0
+
+    @property
+    def url(self) -> str:
+        assert self.port is not None, "collector not started"
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, port: int = 0, timeout_s: float = 20.0) -> Collector:
+        if not COLLECTOR_CLI.exists():
+            raise AssertionError(f"{COLLECTOR_CLI} is missing: run scripts/bootstrap.sh (npm run build)")
+        self.starts += 1
+        stderr_path = self.log_dir / f"collector-{self.starts}.stderr.log"
+        argv = [
+            "node", str(COLLECTOR_CLI), "--host", "127.0.0.1", "--port", str(port),
+            "--worker-expiry-seconds", f"{self.worker_expiry_s:g}",
+        ]
+        with open(stderr_path, "wb") as stderr:
+            self.process = subprocess.Popen(
+                argv, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
+                start_new_session=True,
+            )
+        lines = self._pump_stdout(self.process.stdout, self.log_dir / f"collector-{self.starts}.stdout.log")
+        try:
+            line = lines.get(timeout=timeout_s)
+        except queue.Empty:
+            line = None
+        match = LISTENING.search(line or "")
+        if match is None:
+            stop_process_group(self.process)
+            raise AssertionError(
+                f"collector did not print its listening line within {timeout_s:.0f} s "
+                f"(first line: {line!r}); stderr:\n{log_tail(stderr_path)}"
+            )
+        self.port = int(match.group(2))
+        wait_for(self.healthy, timeout_s, f"{self.url}/healthz to answer 200")
+        return self
+
+    def healthy(self) -> bool:
+        with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as answer:
+            return bool(answer.status == 200)
+
+    def stop(self) -> Optional[int]:
+        if self.process is None:
+            return None
+        code = stop_process_group(self.process)
+        self.process = None
+        return code
+
+    @staticmethod
+    def _pump_stdout(stream: Optional[IO[bytes]], path: Path) -> queue.Queue[str]:
+        """Copy stdout to a log in a thread (the pipe must never fill); hand each line to a queue."""
+        lines: queue.Queue[str] = queue.Queue()
+
+        def pump() -> None:
+            assert stream is not None
+            with open(path, "w") as log:
+                for raw in stream:
+                    text = raw.decode(errors="replace")
+                    log.write(text)
+                    log.flush()
+                    lines.put(text.rstrip("\n"))
+
+        threading.Thread(target=pump, daemon=True).start()
+        return lines
+
+
+class Server:
+    """A WSGI server started through examples/servers/launch.py, on a free port."""
+
+    def __init__(
+        self,
+        mode: str,
+        log_dir: Path,
+        collector_url: Optional[str],
+        *,
+        workers: Optional[int] = None,
+        threads: Optional[int] = None,
+        app: Optional[str] = None,
+        shim: bool = True,
+        env: Optional[Dict[str, str]] = None,
+    ) -> None:
+        self.mode = mode
+        self.port = free_port()
+        self.log_path = log_dir / f"server-{mode}-{self.port}.log"
+        argv: List[str] = [sys.executable, str(LAUNCHER), mode, "--port", str(self.port)]
+        if workers is not None:
+            argv += ["--workers", str(workers)]
+        if threads is not None:
+            argv += ["--threads", str(threads)]
+        if app is not None:
+            argv += ["--app", app]
+        if not shim:
+            argv.append("--no-shim")
+        self.argv = argv
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("WSGISCOPE_")}
+        self.env.update({"WSGISCOPE_FLUSH_INTERVAL": "0.2", "WSGISCOPE_SERVICE_NAME": "e2e"})
+        if collector_url is not None:
+            self.env["WSGISCOPE_COLLECTOR_URL"] = collector_url
+        self.env.update(env or {})
+        self.process: Optional[subprocess.Popen[bytes]] = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout_s: float = 30.0) -> Server:
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                self.argv, cwd=REPO_ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )
+
+        def listening() -> bool:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(
+                    f"{self.mode} exited with {self.process.returncode}:\n{log_tail(self.log_path)}"
+                )
+            # A TCP connect, not an HTTP request: readiness probes must not count as requests.
+            return port_accepts(self.port)
+
+        try:
+            wait_for(listening, timeout_s, f"{self.mode} to listen on port {self.port}")
+        except AssertionError as exc:
+            self.stop()
+            raise AssertionError(f"{exc}\nserver log:\n{log_tail(self.log_path)}") from None
+        return self
+
+    def stop(self) -> Optional[int]:
+        if self.process is None:
+            return None
+        code = stop_process_group(self.process)
+        self.process = None
+        return code

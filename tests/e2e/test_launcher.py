@@ -1,0 +1,84 @@
+"""examples/servers/launch.py: mode discovery, argv building, and every mode serving the app."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from examples.load import MIXES, run_load
+
+from .support.metrics import scrape
+from .support.processes import LAUNCHER, REPO_ROOT
+from .support.waiting import poll_until
+
+MY_MODES = ("gunicorn_gevent", "gunicorn_gthread", "gunicorn_sync", "wsgiref")
+
+
+def _launcher(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(LAUNCHER), *args], check=False, cwd=REPO_ROOT, capture_output=True, text=True, timeout=30,
+    )
+
+
+def _modes() -> list[tuple[str, str, str]]:
+    """(mode, server, unavailable reason or "") for every mode launch.py discovers."""
+    out = []
+    for line in _launcher("--list").stdout.splitlines():
+        mode, server, status, _ = line.split("\t", 3)
+        out.append((mode, server, "" if status == "available" else status.split(": ", 1)[1]))
+    return out
+
+
+def test_list_names_every_mode_module():
+    assert set(MY_MODES) <= {mode for mode, _, _ in _modes()}
+
+
+@pytest.mark.parametrize(
+    ("args", "expected_in_argv"),
+    [
+        (["gunicorn_gthread", "--workers", "3", "--threads", "5"], ["--workers", "3", "--threads", "5",
+                                                                    "-c", "python:wsgiscope.gunicorn"]),
+        (["gunicorn-sync"], ["--worker-class", "sync"]),
+        (["gunicorn_gevent", "--threads", "50"], ["--worker-connections", "50"]),
+        (["wsgiref"], ["examples.app.instrumented:application"]),
+        (["wsgiref", "--app", "tests.e2e.fixture_apps:hello"], ["examples.servers._shimmed:application"]),
+        (["wsgiref", "--no-shim"], ["examples.app.wsgi:application"]),
+    ],
+)
+def test_dry_run_builds_the_servers_argv(args, expected_in_argv):
+    done = _launcher(*args, "--port", "8123", "--dry-run")
+    assert done.returncode == 0, done.stderr
+    argv = json.loads(done.stdout)["argv"]
+    joined = " ".join(argv)
+    assert " ".join(expected_in_argv) in joined or all(part in argv for part in expected_in_argv), argv
+
+
+def test_no_shim_leaves_gunicorn_unhooked_and_disables_the_shim():
+    plan = json.loads(_launcher("gunicorn_gthread", "--port", "8123", "--no-shim", "--dry-run").stdout)
+    assert "python:wsgiscope.gunicorn" not in plan["argv"]
+    assert plan["env"]["WSGISCOPE_DISABLED"] == "1"
+
+
+def test_unknown_mode_is_refused_with_the_known_modes():
+    done = _launcher("no_such_server", "--port", "8123")
+    assert done.returncode != 0
+    assert "gunicorn_gthread" in done.stderr
+
+
+@pytest.mark.parametrize(("mode", "server", "reason"), _modes(), ids=[m for m, _, _ in _modes()])
+def test_every_mode_serves_the_app_and_reports_to_the_collector(mode, server, reason, collector, start_server):
+    if reason:
+        pytest.skip(f"{mode}: {reason}")
+    app = start_server(mode, collector.url, workers=2, threads=2)
+    requests = 20
+    result = run_load(app.url, MIXES["hello"], concurrency=2, max_requests=requests)
+    assert result.status_counts() == {200: requests}, result.errors[:3]
+    final = poll_until(
+        lambda: scrape(collector.url),
+        lambda s: s.total("http_server_request_duration_seconds_count") >= requests, 30,
+    )
+    assert final.total("http_server_request_duration_seconds_count", server=server) == requests
+    assert final.select("wsgi_worker_threads", server=server)
