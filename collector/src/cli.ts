@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+/**
+ * `wsgiscope-collector`: parse the config, start, print the one listening line, and exit 0
+ * on SIGTERM/SIGINT after closing the server.
+ */
+import { ConfigError, helpText, parseConfig } from './config';
+import { startCollector } from './collector';
+
+async function main(): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseConfig(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`wsgiscope-collector: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (parsed.help) {
+    process.stdout.write(`${helpText()}\n`);
+    return 0;
+  }
+  const running = await startCollector(parsed.config);
+  process.stdout.write(`wsgiscope-collector listening on ${running.url}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      resolve();
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  await running.close();
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`wsgiscope-collector: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

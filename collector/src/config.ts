@@ -1,0 +1,172 @@
+/**
+ * The collector's configuration: one object, parsed once at start-up from (lowest to highest
+ * precedence) defaults, a JSON config file, WSGISCOPE_COLLECTOR_* environment variables and
+ * command-line flags. Every bad value stops start-up with one sentence.
+ */
+import { readFileSync } from 'node:fs';
+
+export interface CollectorConfig {
+  port: number;
+  host: string;
+  workerExpirySeconds: number;
+  token: string | undefined;
+  maxBodyBytes: number;
+  maxSeriesPerMetric: number;
+  /** 0 = no rate limit. */
+  rateLimitBatchesPerSecond: number;
+  routes: boolean;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Key = keyof CollectorConfig;
+type Convert = (raw: unknown, where: string) => CollectorConfig[Key];
+
+interface Row {
+  key: Key;
+  flag: string;
+  env: string;
+  convert: Convert;
+  default: CollectorConfig[Key];
+  help: string;
+}
+
+function integer(min: number, max: number): Convert {
+  return (raw, where) => {
+    const value = typeof raw === 'number' ? raw : Number(String(raw).trim());
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new ConfigError(`${where} must be an integer from ${String(min)} to ${String(max)}, got ${JSON.stringify(raw)}`);
+    }
+    return value;
+  };
+}
+
+function positiveNumber(raw: unknown, where: string): number {
+  const value = typeof raw === 'number' ? raw : Number(String(raw).trim());
+  if (!Number.isFinite(value) || value <= 0) throw new ConfigError(`${where} must be a positive number, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+function nonNegativeNumber(raw: unknown, where: string): number {
+  const value = typeof raw === 'number' ? raw : Number(String(raw).trim());
+  if (!Number.isFinite(value) || value < 0) throw new ConfigError(`${where} must be a number >= 0, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+function text(raw: unknown, where: string): string {
+  if (typeof raw !== 'string' || raw === '') throw new ConfigError(`${where} must be a non-empty string`);
+  return raw;
+}
+
+function boolean(raw: unknown, where: string): boolean {
+  if (typeof raw === 'boolean') return raw;
+  const value = String(raw).trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+  if (['0', 'false', 'no', 'off'].includes(value)) return false;
+  throw new ConfigError(`${where} must be true or false, got ${JSON.stringify(raw)}`);
+}
+
+const ROWS: readonly Row[] = [
+  { key: 'port', flag: '--port', env: 'PORT', convert: integer(0, 65535), default: 9464,
+    help: 'TCP port to listen on; 0 picks a free port' },
+  { key: 'host', flag: '--host', env: 'HOST', convert: text, default: '127.0.0.1',
+    help: 'address to bind (the default keeps the collector local)' },
+  { key: 'workerExpirySeconds', flag: '--worker-expiry-seconds', env: 'WORKER_EXPIRY_SECONDS', convert: positiveNumber,
+    default: 60, help: 'forget a worker after this many seconds without a batch' },
+  { key: 'token', flag: '--token', env: 'TOKEN', convert: text, default: undefined,
+    help: 'require "Authorization: Bearer TOKEN" on ingest' },
+  { key: 'maxBodyBytes', flag: '--max-body-bytes', env: 'MAX_BODY_BYTES', convert: integer(1024, 1 << 30),
+    default: 16 * 1024 * 1024, help: 'largest batch accepted, on the wire and after gunzip' },
+  { key: 'maxSeriesPerMetric', flag: '--max-series-per-metric', env: 'MAX_SERIES_PER_METRIC', convert: integer(1, 1_000_000),
+    default: 2000, help: 'cardinality guard: request label sets and workers held at most' },
+  { key: 'rateLimitBatchesPerSecond', flag: '--rate-limit-batches-per-second', env: 'RATE_LIMIT_BATCHES_PER_SECOND',
+    convert: nonNegativeNumber, default: 0, help: 'batches per second per client address (bursts of twice that); 0 = off' },
+  { key: 'routes', flag: '--routes', env: 'ROUTES', convert: boolean, default: false,
+    help: 'keep the http_route label (off by default: cardinality)' },
+];
+
+export const ENV_PREFIX = 'WSGISCOPE_COLLECTOR_';
+
+export function defaults(): CollectorConfig {
+  const config: Record<string, unknown> = {};
+  for (const row of ROWS) config[row.key] = row.default;
+  return config as unknown as CollectorConfig;
+}
+
+export function helpText(): string {
+  const lines = [
+    'Usage: wsgiscope-collector [options]',
+    '',
+    'Receives wsgiscope batches on POST /v1/batches and serves Prometheus metrics on /metrics.',
+    '',
+    'Options (also settable as WSGISCOPE_COLLECTOR_<NAME> or as camelCase keys in --config):',
+  ];
+  for (const row of ROWS) {
+    const value = row.key === 'routes' ? '' : ' VALUE';
+    const def = row.default === undefined ? '' : ` (default ${String(row.default)})`;
+    lines.push(`  ${(row.flag + value).padEnd(40)}${row.help}${def}; env ${ENV_PREFIX}${row.env}`);
+  }
+  lines.push(`  ${'--config FILE'.padEnd(40)}JSON file of options; env ${ENV_PREFIX}CONFIG`);
+  lines.push(`  ${'--help'.padEnd(40)}show this text`);
+  return lines.join('\n');
+}
+
+export type ParsedArgs = { help: true } | { help: false; config: CollectorConfig };
+
+/** Parse argv (without node and script) and the environment into one config. */
+export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ParsedArgs {
+  const flags = new Map<Key, string | boolean>();
+  let configFile = env[`${ENV_PREFIX}CONFIG`];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '--help' || arg === '-h') return { help: true };
+    const [name, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    if (name === '--config') {
+      configFile = inline ?? argv[++i];
+      if (configFile === undefined) throw new ConfigError('--config needs a file name');
+      continue;
+    }
+    const row = ROWS.find((r) => r.flag === name);
+    if (row === undefined) throw new ConfigError(`unknown option ${arg}; see --help`);
+    if (row.key === 'routes' && inline === undefined) {
+      flags.set(row.key, true);
+      continue;
+    }
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new ConfigError(`${row.flag} needs a value`);
+    flags.set(row.key, value);
+  }
+
+  const config = defaults() as unknown as Record<Key, unknown>;
+  if (configFile !== undefined) {
+    for (const [key, value] of Object.entries(readConfigFile(configFile))) {
+      const row = ROWS.find((r) => r.key === key);
+      if (row === undefined) throw new ConfigError(`unknown key "${key}" in ${configFile}`);
+      config[row.key] = row.convert(value, `"${key}" in ${configFile}`);
+    }
+  }
+  for (const row of ROWS) {
+    const raw = env[ENV_PREFIX + row.env];
+    if (raw !== undefined && raw !== '') config[row.key] = row.convert(raw, ENV_PREFIX + row.env);
+  }
+  for (const [key, raw] of flags) {
+    const row = ROWS.find((r) => r.key === key);
+    if (row !== undefined) config[key] = row.convert(raw, row.flag);
+  }
+  return { help: false, config: config as unknown as CollectorConfig };
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError(`config file ${path} must hold a JSON object`);
+  }
+  return parsed as Record<string, unknown>;
+}

@@ -1,0 +1,72 @@
+/** The per-service request histograms of the catalogue (no pid/worker label). */
+import type { Aggregator } from '../aggregate/aggregator';
+import { readHistogram } from '../aggregate/buckets';
+import type { RequestHistogram, RequestSeries } from '../aggregate/requestSeries';
+import type { FamilyValue, Labels } from './family';
+import { Family, histogramLines } from './family';
+
+function linesOf(name: string, series: RequestSeries, histogram: RequestHistogram, extra?: Labels): FamilyValue[] {
+  const layout = series.layoutOf(histogram);
+  const reading = readHistogram(series.data, series.offsetOf(histogram), layout);
+  if (reading.count === 0) return [];
+  const labels: Labels = { ...series.labels, ...extra };
+  return histogramLines(name, labels, layout.bounds, reading.cumulative, reading.sum, reading.count);
+}
+
+function simple(aggregator: Aggregator, name: string, help: string, histogram: RequestHistogram): Family {
+  return new Family(name, help, 'histogram', () =>
+    aggregator.requestSeries().flatMap((series) => linesOf(name, series, histogram)),
+  );
+}
+
+const PHASES: readonly (readonly [string, RequestHistogram])[] = [
+  ['read_body', 'phase_read_body'],
+  ['app', 'phase_app'],
+  ['first_byte', 'phase_first_byte'],
+  ['write', 'phase_write'],
+];
+
+export function requestFamilies(aggregator: Aggregator): Family[] {
+  const phaseName = 'wsgi_request_phase_duration_seconds';
+  return [
+    simple(
+      aggregator,
+      'http_server_request_duration_seconds',
+      'Duration of HTTP server requests, from the WSGI call to close() of the response iterable.',
+      'duration',
+    ),
+    simple(
+      aggregator,
+      'http_server_request_body_size_bytes',
+      'Size of HTTP server request bodies: bytes the application read from wsgi.input.',
+      'request_body',
+    ),
+    simple(
+      aggregator,
+      'http_server_response_body_size_bytes',
+      'Size of HTTP server response bodies: bytes of the response iterable plus write() calls.',
+      'response_body',
+    ),
+    simple(
+      aggregator,
+      'wsgi_request_queue_duration_seconds',
+      'Time from the front end stamp (X-Request-Start / X-Queue-Start) to the start of the request.',
+      'queue',
+    ),
+    new Family(
+      phaseName,
+      'Time spent per request phase: read_body (wsgi.input reads), app (until the app returned its iterable), first_byte (until the first body block), write (server writing the response).',
+      'histogram',
+      () =>
+        aggregator
+          .requestSeries()
+          .flatMap((series) => PHASES.flatMap(([phase, histogram]) => linesOf(phaseName, series, histogram, { phase }))),
+    ),
+    simple(
+      aggregator,
+      'wsgi_request_cpu_seconds',
+      'Thread CPU time used by a request (absent where CPU is not attributable, e.g. greenlet servers).',
+      'cpu',
+    ),
+  ];
+}

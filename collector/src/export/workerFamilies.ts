@@ -1,0 +1,95 @@
+/** The per-worker families of the catalogue; a worker's series vanish when it expires. */
+import type { Aggregator } from '../aggregate/aggregator';
+import { SAMPLER_LAG_US, readHistogram } from '../aggregate/buckets';
+import type { WorkerGauges, WorkerState } from '../aggregate/workerState';
+import type { FamilyValue, Labels } from './family';
+import { Family, histogramLines } from './family';
+
+function workerLabels(worker: WorkerState): Labels {
+  const r = worker.resource;
+  return { service_name: r.service_name, server: r.server, worker: r.worker };
+}
+
+function perWorker(aggregator: Aggregator, valueOf: (worker: WorkerState) => number | null): () => FamilyValue[] {
+  return () => {
+    const values: FamilyValue[] = [];
+    for (const worker of aggregator.workers()) {
+      const value = valueOf(worker);
+      if (value !== null && Number.isFinite(value)) values.push({ labels: workerLabels(worker), value });
+    }
+    return values;
+  };
+}
+
+function sampled(aggregator: Aggregator, pick: (gauges: WorkerGauges) => number | null): () => FamilyValue[] {
+  return perWorker(aggregator, (worker) => (worker.gauges === undefined ? null : pick(worker.gauges)));
+}
+
+function info(worker: WorkerState): FamilyValue {
+  const r = worker.resource;
+  return {
+    labels: {
+      ...workerLabels(worker),
+      server_version: r.server_version,
+      worker_class: r.worker_class,
+      python_version: r.python_version,
+      shim_version: r.shim_version,
+      capacity_source: r.capacity_source,
+      capacity_processes: r.capacity_processes === null ? '' : String(r.capacity_processes),
+    },
+    value: 1,
+  };
+}
+
+function samplerLag(worker: WorkerState): FamilyValue[] {
+  const reading = readHistogram(worker.samplerLag, 0, SAMPLER_LAG_US);
+  return histogramLines(
+    'wsgi_worker_sampler_lag_seconds',
+    workerLabels(worker),
+    SAMPLER_LAG_US.bounds,
+    reading.cumulative,
+    reading.sum,
+    reading.count,
+  );
+}
+
+export function workerFamilies(aggregator: Aggregator): Family[] {
+  const gauge = (name: string, help: string, produce: () => FamilyValue[]): Family =>
+    new Family(name, help, 'gauge', produce);
+  const counter = (name: string, help: string, produce: () => FamilyValue[]): Family =>
+    new Family(name, help, 'counter', produce);
+  return [
+    gauge('http_server_active_requests', 'Requests in flight in the worker at its last sample.',
+      sampled(aggregator, (g) => g.activeRequests)),
+    gauge('wsgi_worker_threads', 'Capacity: threads (or greenlets) the worker can run requests on at once.',
+      perWorker(aggregator, (w) => w.resource.capacity_threads)),
+    gauge('wsgi_worker_busy_threads', 'Threads with at least one request in flight at the last sample.',
+      sampled(aggregator, (g) => g.busyThreads)),
+    counter('wsgi_worker_busy_thread_seconds_total',
+      'Integral of busy threads over time; rate() gives the average number of busy threads.',
+      perWorker(aggregator, (w) => w.busyThreadUs / 1e6)),
+    gauge('wsgi_worker_utilization_ratio',
+      'Busy-thread-seconds divided by threads times the interval, over the last sample interval.',
+      sampled(aggregator, (g) => g.utilizationRatio)),
+    gauge('wsgi_worker_oldest_request_age_seconds', 'Age of the oldest request in flight at the last sample (0 when idle).',
+      sampled(aggregator, (g) => g.oldestRequestAgeSeconds)),
+    counter('wsgi_worker_cpu_seconds_total', 'CPU time of the worker process, by mode (user, system).', () => {
+      const values: FamilyValue[] = [];
+      for (const worker of aggregator.workers()) {
+        const labels = workerLabels(worker);
+        values.push({ labels: { ...labels, mode: 'user' }, value: worker.cpuUserUs / 1e6 });
+        values.push({ labels: { ...labels, mode: 'system' }, value: worker.cpuSystemUs / 1e6 });
+      }
+      return values;
+    }),
+    gauge('wsgi_worker_resident_memory_bytes', 'Resident set size of the worker process at the last sample.',
+      sampled(aggregator, (g) => g.residentMemoryBytes)),
+    new Family('wsgi_worker_sampler_lag_seconds',
+      'Lateness of the shim sampler wake-ups; high values indicate GIL contention (an approximation).',
+      'histogram', () => [...aggregator.workers()].flatMap(samplerLag)),
+    gauge('wsgi_worker_info', 'Constant 1, labelled with the worker server version, worker class, Python and shim versions and capacity.',
+      () => [...aggregator.workers()].map(info)),
+    counter('wsgi_shim_dropped_records_total', 'Request records the shim could not deliver (buffer full or refused batches).',
+      perWorker(aggregator, (w) => w.droppedRecords)),
+  ];
+}

@@ -1,0 +1,84 @@
+/**
+ * POST /v1/batches: limits and checks in a fixed order (token → rate → media type → size →
+ * decode), then one call into the aggregator. Answers per docs/protocol.md.
+ */
+import type { Request, Response } from 'express';
+import { decodeBatch } from '@wsgiscope/protocol';
+import type { Aggregator } from '../aggregate/aggregator';
+import type { RejectReason } from '../self/selfMetrics';
+import type { BearerToken } from './auth';
+import { encodingOf, readBody } from './body';
+import { IngestError } from './httpError';
+import type { RateLimiter } from './rateLimit';
+
+/** Who hears about each batch's outcome (the self metrics). */
+export interface IngestObserver {
+  batchAccepted(records: number): void;
+  batchDuplicate(): void;
+  batchRejected(reason: RejectReason): void;
+}
+
+export interface IngestOptions {
+  aggregator: Aggregator;
+  observer: IngestObserver;
+  maxBodyBytes: number;
+  token?: BearerToken | undefined;
+  rateLimiter?: RateLimiter | undefined;
+}
+
+function isJson(contentType: string | undefined): boolean {
+  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase();
+  return type === 'application/json';
+}
+
+function check(req: Request, options: IngestOptions): void {
+  if (options.token !== undefined && !options.token.accepts(req.headers.authorization)) {
+    throw new IngestError(401, 'a valid bearer token is required', 'unauthorized', undefined, {
+      'WWW-Authenticate': 'Bearer realm="wsgiscope"',
+    });
+  }
+  if (options.rateLimiter !== undefined) {
+    const decision = options.rateLimiter.take(req.socket.remoteAddress ?? 'unknown');
+    if (!decision.allowed) {
+      throw new IngestError(429, 'too many batches from this client; retry later', 'rate_limited', undefined, {
+        'Retry-After': String(decision.retryAfterSeconds),
+      });
+    }
+  }
+  if (!isJson(req.headers['content-type'])) {
+    throw new IngestError(415, 'the body must be sent as Content-Type: application/json', 'unsupported_media_type');
+  }
+  if (encodingOf(req.headers['content-encoding']) === undefined) {
+    throw new IngestError(415, 'Content-Encoding must be gzip or identity', 'unsupported_media_type');
+  }
+}
+
+function refuse(res: Response, err: IngestError, observer: IngestObserver): void {
+  observer.batchRejected(err.reason);
+  res.status(err.status).set(err.headers).json(err.body());
+}
+
+export function ingestHandler(options: IngestOptions): (req: Request, res: Response) => Promise<void> {
+  return async (req, res) => {
+    try {
+      check(req, options);
+      const body = await readBody(req, options.maxBodyBytes);
+      const decoded = decodeBatch(body);
+      if (!decoded.ok) {
+        const { status, error, field } = decoded.error;
+        throw new IngestError(status, error, 'invalid', field);
+      }
+      const result = options.aggregator.ingest(decoded.batch);
+      if (result.duplicate) options.observer.batchDuplicate();
+      else options.observer.batchAccepted(result.accepted);
+      res.status(202).json(result);
+    } catch (err) {
+      if (err instanceof IngestError) {
+        req.resume();
+        refuse(res, err, options.observer);
+        return;
+      }
+      throw err;
+    }
+  };
+}

@@ -1,0 +1,117 @@
+/**
+ * The collector's own health, recorded with the OpenTelemetry JS SDK on a MeterProvider of
+ * its own (no global provider) and read by a pull reader at scrape time.
+ *
+ * @example
+ *   const self = new SelfMetrics(aggregator);
+ *   self.batchAccepted(records); self.batchRejected('too_large');
+ *   const families = selfFamilies(self); // bridged into the prom-client registries
+ */
+import type { IntervalHistogram } from 'node:perf_hooks';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { Counter } from '@opentelemetry/api';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import type { Aggregator } from '../aggregate/aggregator';
+import { PullMetricReader } from './pullReader';
+
+/** Why a batch was refused; the `reason` label. */
+export type RejectReason = 'invalid' | 'unauthorized' | 'too_large' | 'unsupported_media_type' | 'rate_limited';
+
+/** How the Prometheus side names each instrument; help comes from the instrument description. */
+export interface SelfMetricSpec {
+  instrument: string;
+  name: string;
+  type: 'counter' | 'gauge';
+  help: string;
+}
+
+export const SELF_METRICS: readonly SelfMetricSpec[] = [
+  { instrument: 'wsgiscope_collector_ingested_records', name: 'wsgiscope_collector_ingested_records_total', type: 'counter',
+    help: 'Request records aggregated by the collector (duplicates not counted).' },
+  { instrument: 'wsgiscope_collector_batches', name: 'wsgiscope_collector_batches_total', type: 'counter',
+    help: 'Batches received, by outcome (accepted, duplicate, rejected).' },
+  { instrument: 'wsgiscope_collector_rejected_batches', name: 'wsgiscope_collector_rejected_batches_total', type: 'counter',
+    help: 'Batches refused, by reason (invalid, unauthorized, too_large, unsupported_media_type, rate_limited).' },
+  { instrument: 'wsgiscope_collector_cardinality_overflows', name: 'wsgiscope_collector_cardinality_overflows_total', type: 'counter',
+    help: 'Cardinality guard hits, by kind: request_records counted into an _overflow series, worker_batches whose samples were dropped.' },
+  { instrument: 'wsgiscope_collector_expired_workers', name: 'wsgiscope_collector_expired_workers_total', type: 'counter',
+    help: 'Workers forgotten after falling silent for longer than the expiry.' },
+  { instrument: 'wsgiscope_collector_series', name: 'wsgiscope_collector_series', type: 'gauge',
+    help: 'Label sets currently held, by kind (request label sets, workers).' },
+  { instrument: 'wsgiscope_collector_event_loop_lag_p99_seconds', name: 'wsgiscope_collector_event_loop_lag_p99_seconds', type: 'gauge',
+    help: '99th percentile of the collector event-loop delay since the previous scrape.' },
+  { instrument: 'wsgiscope_collector_event_loop_lag_max_seconds', name: 'wsgiscope_collector_event_loop_lag_max_seconds', type: 'gauge',
+    help: 'Maximum collector event-loop delay since the previous scrape.' },
+];
+
+function spec(instrument: string): SelfMetricSpec {
+  const found = SELF_METRICS.find((s) => s.instrument === instrument);
+  if (found === undefined) throw new Error(`no self metric named ${instrument}`);
+  return found;
+}
+
+export class SelfMetrics {
+  readonly reader = new PullMetricReader();
+  private readonly provider: MeterProvider;
+  private readonly records: Counter;
+  private readonly batches: Counter;
+  private readonly rejected: Counter;
+  private readonly loopDelay: IntervalHistogram;
+
+  constructor(aggregator: Aggregator) {
+    this.provider = new MeterProvider({ readers: [this.reader] });
+    const meter = this.provider.getMeter('wsgiscope-collector');
+    const counter = (name: string): Counter =>
+      meter.createCounter(name, { description: spec(name).help });
+    this.records = counter('wsgiscope_collector_ingested_records');
+    this.batches = counter('wsgiscope_collector_batches');
+    this.rejected = counter('wsgiscope_collector_rejected_batches');
+
+    const observableCounter = (name: string) => meter.createObservableCounter(name, { description: spec(name).help });
+    const observableGauge = (name: string) => meter.createObservableGauge(name, { description: spec(name).help });
+    observableCounter('wsgiscope_collector_cardinality_overflows').addCallback((result) => {
+      result.observe(aggregator.stats.requestOverflowRecords, { kind: 'request_records' });
+      result.observe(aggregator.stats.workerOverflowBatches, { kind: 'worker_batches' });
+    });
+    observableCounter('wsgiscope_collector_expired_workers').addCallback((result) => {
+      result.observe(aggregator.stats.expiredWorkers);
+    });
+    observableGauge('wsgiscope_collector_series').addCallback((result) => {
+      result.observe(aggregator.requestSeries().length, { kind: 'request' });
+      result.observe(aggregator.workerCount(), { kind: 'worker' });
+    });
+
+    this.loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    this.loopDelay.enable();
+    const p99 = observableGauge('wsgiscope_collector_event_loop_lag_p99_seconds');
+    const max = observableGauge('wsgiscope_collector_event_loop_lag_max_seconds');
+    meter.addBatchObservableCallback(
+      (result) => {
+        const count = this.loopDelay.count;
+        result.observe(p99, count > 0 ? this.loopDelay.percentile(99) / 1e9 : 0);
+        result.observe(max, count > 0 ? this.loopDelay.max / 1e9 : 0);
+        this.loopDelay.reset();
+      },
+      [p99, max],
+    );
+  }
+
+  batchAccepted(records: number): void {
+    this.batches.add(1, { outcome: 'accepted' });
+    this.records.add(records);
+  }
+
+  batchDuplicate(): void {
+    this.batches.add(1, { outcome: 'duplicate' });
+  }
+
+  batchRejected(reason: RejectReason): void {
+    this.batches.add(1, { outcome: 'rejected' });
+    this.rejected.add(1, { reason });
+  }
+
+  async shutdown(): Promise<void> {
+    this.loopDelay.disable();
+    await this.provider.shutdown();
+  }
+}
