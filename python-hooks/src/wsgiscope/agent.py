@@ -104,21 +104,22 @@ class Agent:
         self.occupancy = Occupancy()
         self.buffer: RecordBuffer[Record] = RecordBuffer(config.max_buffer_records)
         self.listen_port: Optional[int] = None
-        self._reset_instance()
+        self._reset_instance(rebase=False)
         if server_info is not None:
             self.set_server_info(server_info)
         _AGENTS.add(self)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def _reset_instance(self) -> None:
+    def _reset_instance(self, rebase: bool = True) -> None:
         clock = self.clock
         self.anchor_perf_ns = clock.perf_ns()
         self.anchor_unix_us = clock.unix_ns() // 1000
         self.identity = self._identity_fn()
         self.occupancy.reset(self.anchor_perf_ns)
         self.buffer.reset()
-        self.sampler.rebase()
+        if rebase:
+            self.sampler.rebase()
         self.seq = 0
         self._pending: Optional[tuple[bytes, int]] = None
         self._lags_us: list[int] = []

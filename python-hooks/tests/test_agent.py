@@ -1,0 +1,180 @@
+"""Batches, retries, bounded memory, inline flush, fork and exit behaviour of the agent."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+
+import fixtureapps
+import pytest
+from support import Collector, FakeClock, FakeTransport, call, make_agent, wait_for
+
+from wsgiscope.agent import Agent
+from wsgiscope.config import Config
+from wsgiscope.middleware import Middleware
+from wsgiscope.transport import HttpTransport, Outcome
+
+
+@pytest.fixture
+def collector() -> Iterator[Collector]:
+    receiver = Collector()
+    yield receiver
+    receiver.close()
+
+
+def test_seq_counts_batches_and_a_retry_keeps_its_seq() -> None:
+    transport = FakeTransport(Outcome.RETRY)
+    agent = make_agent(transport=transport)
+    mw = Middleware(fixtureapps.hello, agent)
+    call(mw)
+    assert not agent.flush(1.0)
+    assert agent.flush(1.0)  # the retry, then a new batch with the sample
+    assert [b["seq"] for b in transport.bodies] == [0, 0, 1]
+    assert [len(b["requests"]["status"]) for b in transport.bodies] == [1, 1, 0]
+
+
+def test_refused_batch_is_dropped_and_counted() -> None:
+    transport = FakeTransport(Outcome.REFUSED)
+    agent = make_agent(transport=transport)
+    mw = Middleware(fixtureapps.hello, agent)
+    call(mw)
+    call(mw)
+    assert agent.flush(1.0) and agent.flush(1.0)
+    assert transport.bodies[-1]["samples"][0]["dropped_records"] == 2
+    assert transport.bodies[-1]["seq"] == 1
+
+
+def test_samples_carry_occupancy_and_process_readings() -> None:
+    clock, transport = FakeClock(), FakeTransport()
+    agent = make_agent(clock, transport)
+
+    def slow(environ: object, start_response: object) -> list[bytes]:
+        clock.advance(40)
+        return fixtureapps.hello(environ, start_response)  # type: ignore[arg-type]
+
+    call(Middleware(slow, agent))
+    clock.advance(10)
+    agent.flush(1.0)
+    sample = transport.bodies[0]["samples"][0]
+    assert sample["busy_thread_us"] == 40_000
+    assert (sample["active_requests"], sample["oldest_request_age_us"]) == (0, 0)
+    assert (sample["cpu_user_us"], sample["rss_bytes"], sample["os_threads"]) == (
+        120_000, 10240 * 4096, 6)
+
+
+def test_large_backlog_goes_out_in_several_batches() -> None:
+    transport = FakeTransport()
+    agent = make_agent(transport=transport, max_batch_records=2)
+    mw = Middleware(fixtureapps.hello, agent)
+    for _ in range(5):
+        call(mw)
+    assert agent.flush(1.0)
+    assert [len(b["requests"]["status"]) for b in transport.bodies] == [2, 2, 1]
+    assert [len(b["samples"]) for b in transport.bodies] == [1, 0, 0]
+
+
+def test_unreachable_collector_keeps_requests_fast_and_memory_bounded(
+        collector: Collector) -> None:
+    dead = Collector()
+    dead_url = dead.url
+    dead.close()
+    config = Config.load({}, collector_url=dead_url, max_buffer_records=100,
+                         max_batch_records=50, flush_interval_s=0.05, sample_interval_s=0.05,
+                         send_timeout_s=0.2)
+    agent = Agent(config)
+    mw = Middleware(fixtureapps.hello, agent)
+    slowest = 0.0
+    for _ in range(1000):
+        started = time.perf_counter()
+        call(mw)
+        slowest = max(slowest, time.perf_counter() - started)
+        assert len(agent.buffer) <= 100
+    assert slowest < 0.1  # no request waited on the dead collector
+    assert wait_for(lambda: agent.buffer.dropped >= 850)
+    agent.transport = HttpTransport(collector.url + "/v1/batches")
+    assert wait_for(lambda: collector.batches and len(agent.buffer) == 0)
+    dropped = agent.buffer.dropped
+    assert collector.requests() == 1000 - dropped
+    samples = [s for b in collector.batches for s in b["samples"]]
+    assert samples[-1]["dropped_records"] == dropped
+    agent.shutdown()
+
+
+def test_inline_flush_when_the_flusher_thread_never_runs() -> None:
+    clock, transport = FakeClock(), FakeTransport()
+    agent = make_agent(clock, transport, flush_interval_s=1.0, sample_interval_s=0.25)
+    mw = Middleware(fixtureapps.hello, agent)
+    call(mw)
+    assert transport.bodies == []
+    clock.advance(3000)  # heartbeat stale: 2 x interval + one tick
+    call(mw)
+    assert len(transport.bodies) == 1
+    assert len(transport.bodies[0]["requests"]["status"]) == 2
+    call(mw)
+    assert len(transport.bodies) == 1  # at most once per interval
+    clock.advance(1001)
+    call(mw)
+    assert len(transport.bodies) == 2
+
+
+def test_no_inline_flush_while_the_flusher_is_alive() -> None:
+    clock, transport = FakeClock(), FakeTransport()
+    agent = make_agent(clock, transport)
+    mw = Middleware(fixtureapps.hello, agent)
+    call(mw)
+    clock.advance(3000)
+    agent.heartbeat_ns = clock.perf_ns()
+    call(mw)
+    assert transport.bodies == []
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_forked_child_is_a_new_worker_instance(collector: Collector) -> None:
+    config = Config.load({}, collector_url=collector.url, flush_interval_s=0.05,
+                         sample_interval_s=0.05)
+    agent = Agent(config)
+    mw = Middleware(fixtureapps.hello, agent)
+    call(mw)
+    assert wait_for(lambda: collector.requests() == 1)
+    call(mw)
+    parent_started = agent.anchor_unix_us
+    pid = os.fork()
+    if pid == 0:  # child: report through the exit code, never return into pytest
+        ok = (agent.seq == 0 and len(agent.buffer) == 0 and not agent.started
+              and agent.identity.pid == os.getpid()
+              and agent.anchor_unix_us >= parent_started)
+        call(mw)
+        delivered = wait_for(lambda: agent.seq >= 1 and agent._pending is None
+                             and len(agent.buffer) == 0, 10)
+        os._exit(0 if ok and delivered else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert wait_for(lambda: any(b["resource"]["pid"] == pid for b in collector.batches))
+    child = [b for b in collector.batches if b["resource"]["pid"] == pid]
+    assert child[0]["seq"] == 0
+    assert child[0]["resource"]["worker"].endswith(f":{pid}")
+    assert sum(len(b["requests"]["status"]) for b in child) == 1
+    agent.shutdown()
+
+
+def test_buffered_requests_are_flushed_at_exit(collector: Collector) -> None:
+    script = textwrap.dedent(f"""
+        import wsgiscope
+        from wsgiref.util import setup_testing_defaults
+        def app(environ, start_response):
+            start_response("200 OK", [])
+            return [b"ok"]
+        wrapped = wsgiscope.wrap(app, collector_url={collector.url!r}, flush_interval_s=60)
+        for _ in range(7):
+            environ = {{}}
+            setup_testing_defaults(environ)
+            result = wrapped(environ, lambda *a: None)
+            list(result)
+            result.close()
+    """)
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=30)
+    assert collector.requests() == 7
