@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
 from typing import List
 
 from examples.servers._api import Launch, LaunchOptions, module_available
+
+
+def _has_control_socket() -> bool:
+    """gunicorn >= 25.1 opens a control socket at one fixed path per user; parallel masters collide."""
+    spec = importlib.util.find_spec("gunicorn.config")
+    if spec is None or spec.origin is None:
+        return False
+    return "--no-control-socket" in Path(spec.origin).read_text(encoding="utf-8")
 
 
 def unavailable_reason(*extra_modules: str) -> str | None:
@@ -23,6 +33,8 @@ def build(opts: LaunchOptions, worker_class: str, threads: int) -> Launch:
         "--graceful-timeout", "5",
         "--timeout", "60",
     ]
+    if _has_control_socket():
+        argv.append("--no-control-socket")
     if worker_class == "gthread":
         argv += ["--threads", str(threads)]
     elif worker_class == "gevent":
