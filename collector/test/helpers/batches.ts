@@ -1,0 +1,88 @@
+/** Test batches built from the shared `batch-basic` vector, with overrides. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BatchV1, RequestColumns, Resource, Sample } from '@wsgiscope/protocol';
+import { VECTORS_DIR } from '@wsgiscope/protocol';
+
+export function basicBatch(): BatchV1 {
+  return JSON.parse(readFileSync(join(VECTORS_DIR, 'valid', 'batch-basic.json'), 'utf8')) as BatchV1;
+}
+
+export interface RequestRow {
+  method?: string;
+  status?: number;
+  route?: string | null;
+  duration_us?: number;
+  queue_us?: number | null;
+  read_us?: number;
+  app_us?: number;
+  first_byte_us?: number | null;
+  write_us?: number;
+  cpu_us?: number | null;
+  bytes_in?: number;
+  bytes_out?: number;
+}
+
+/** Columns for the given rows; unspecified values are small and valid. */
+export function columns(rows: readonly RequestRow[], withRoutes = false): RequestColumns {
+  const c: RequestColumns = {
+    start_unix_us: [], method: [], status: [], duration_us: [], queue_us: [], read_us: [], app_us: [],
+    first_byte_us: [], write_us: [], cpu_us: [], bytes_in: [], bytes_out: [], error: [], thread: [],
+  };
+  if (withRoutes) c.route = [];
+  rows.forEach((row, i) => {
+    c.start_unix_us.push(1767225601000000 + i);
+    c.method.push(row.method ?? 'GET');
+    c.status.push(row.status ?? 200);
+    c.duration_us.push(row.duration_us ?? 1000);
+    c.queue_us.push(row.queue_us === undefined ? null : row.queue_us);
+    c.read_us.push(row.read_us ?? 0);
+    c.app_us.push(row.app_us ?? 900);
+    c.first_byte_us.push(row.first_byte_us === undefined ? 950 : row.first_byte_us);
+    c.write_us.push(row.write_us ?? 50);
+    c.cpu_us.push(row.cpu_us === undefined ? 500 : row.cpu_us);
+    c.bytes_in.push(row.bytes_in ?? 0);
+    c.bytes_out.push(row.bytes_out ?? 10);
+    c.error.push(null);
+    c.thread.push(0);
+    c.route?.push(row.route ?? null);
+  });
+  return c;
+}
+
+export function sample(overrides: Partial<Sample> = {}): Sample {
+  return {
+    time_unix_us: 1767225602000000,
+    active_requests: 0,
+    busy_threads: 0,
+    busy_thread_us: 0,
+    oldest_request_age_us: 0,
+    cpu_user_us: 0,
+    cpu_system_us: 0,
+    rss_bytes: 1000,
+    os_threads: 4,
+    gc_collections: 0,
+    sampler_lag_us: [],
+    dropped_records: 0,
+    ...overrides,
+  };
+}
+
+export interface BatchParts {
+  resource?: Partial<Resource>;
+  seq?: number;
+  rows?: readonly RequestRow[];
+  withRoutes?: boolean;
+  samples?: Sample[];
+}
+
+export function batch(parts: BatchParts = {}): BatchV1 {
+  const base = basicBatch();
+  return {
+    protocol_version: 1,
+    resource: { ...base.resource, ...parts.resource },
+    seq: parts.seq ?? 0,
+    requests: columns(parts.rows ?? [], parts.withRoutes ?? false),
+    samples: parts.samples ?? [],
+  };
+}
