@@ -13,6 +13,8 @@ from io import BytesIO
 from typing import Any, Callable, Iterable, Optional
 from wsgiref.util import setup_testing_defaults
 
+from pathlib import Path
+
 from wsgiscope.agent import Agent, Identity
 from wsgiscope.config import Config
 from wsgiscope.detect import ServerInfo
@@ -24,6 +26,26 @@ App = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 IDENTITY = Identity("test-host", 4242, "3.11.7", "0.1.0")
 SERVER = ServerInfo("wsgiref", "0.2", "", 1, 1, "detected", True)
+
+
+SCHEMA_PATH = (Path(__file__).resolve().parents[2] / "packages" / "protocol" / "schema"
+               / "batch.v1.schema.json")
+_VALIDATOR: Any = None
+
+
+def validate_batch(batch: Any) -> None:
+    """Every batch the shim sends must validate against protocol v1 (jsonschema, dev only)."""
+    global _VALIDATOR
+    if _VALIDATOR is None:
+        import jsonschema
+
+        schema = json.loads(SCHEMA_PATH.read_text())
+        _VALIDATOR = jsonschema.Draft202012Validator(schema)
+    _VALIDATOR.validate(batch)
+    columns = batch["requests"]
+    assert len({len(column) for column in columns.values()}) == 1, "column lengths differ"
+    for first, total in zip(columns["first_byte_us"], columns["duration_us"]):
+        assert first is None or first <= total
 
 
 class FakeClock:
@@ -56,7 +78,9 @@ class FakeTransport:
         self.bodies: list[dict[str, Any]] = []
 
     def send(self, body: bytes, timeout_s: float) -> Outcome:
-        self.bodies.append(json.loads(body))
+        batch = json.loads(body)
+        validate_batch(batch)
+        self.bodies.append(batch)
         return self.outcomes.pop(0) if self.outcomes else Outcome.DELIVERED
 
 
@@ -159,6 +183,7 @@ class Collector:
     def __init__(self, status: int = 202) -> None:
         self.status = status
         self.batches: list[dict[str, Any]] = []
+        self.invalid: list[str] = []
         self.lock = threading.Lock()
         collector = self
 
@@ -169,8 +194,15 @@ class Collector:
                     body = gzip.decompress(body)
                 status = collector.status
                 if status == 202:
-                    with collector.lock:
-                        collector.batches.append(json.loads(body))
+                    batch = json.loads(body)
+                    try:
+                        validate_batch(batch)
+                    except Exception as exc:
+                        collector.invalid.append(repr(exc))
+                        status = 400
+                    else:
+                        with collector.lock:
+                            collector.batches.append(batch)
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", "2")
@@ -186,6 +218,7 @@ class Collector:
         self.thread.start()
 
     def requests(self) -> int:
+        assert self.invalid == [], self.invalid
         with self.lock:
             return sum(len(b["requests"]["status"]) for b in self.batches)
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterator
 
 import pytest
-from support import Collector
+from support import SCHEMA_PATH, Collector
 
 from wsgiscope.transport import HttpTransport, Outcome, classify
 
@@ -30,9 +31,10 @@ def test_answers_are_classified(status: int, outcome: Outcome) -> None:
 
 @pytest.mark.parametrize("use_gzip", [False, True])
 def test_delivers_json_plain_or_gzipped(collector: Collector, use_gzip: bool) -> None:
+    body = (SCHEMA_PATH.parents[1] / "vectors" / "valid" / "batch-basic.json").read_bytes()
     transport = HttpTransport(collector.url + "/v1/batches", token="t", gzip=use_gzip)
-    assert transport.send(b'{"seq": 3}', 2.0) is Outcome.DELIVERED
-    assert collector.batches == [{"seq": 3}]
+    assert transport.send(body, 2.0) is Outcome.DELIVERED
+    assert collector.batches == [json.loads(body)]
 
 
 def test_server_error_means_retry(collector: Collector) -> None:
