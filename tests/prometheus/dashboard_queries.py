@@ -85,7 +85,7 @@ def label_values_variables(dashboards: Mapping[str, dict]) -> List[LabelValuesVa
 def substitute(expr: str, values: Mapping[str, str]) -> str:
     """Replace ``$name`` / ``${name}`` with ``values`` or Grafana's builtins; unknown names fail."""
 
-    def replace(match: "re.Match[str]") -> str:
+    def replace(match: re.Match[str]) -> str:
         name = match.group(1) or match.group(2)
         if name in values:
             return values[name]
@@ -100,4 +100,3 @@ def as_regex(values: List[str]) -> str:
     """What Grafana puts in a ``=~`` matcher for a multi-value selection."""
     escaped = [re.sub(r"([\\.+*?()\[\]{}|^$])", r"\\\\\1", v) for v in values]
     return escaped[0] if len(escaped) == 1 else "(" + "|".join(escaped) + ")"
-

@@ -64,7 +64,7 @@ class Prometheus:
         assert self.port is not None, "prometheus not started"
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout_s: float = 30.0) -> "Prometheus":
+    def start(self, timeout_s: float = 30.0) -> Prometheus:
         for attempt in range(1, PORT_ATTEMPTS + 1):
             if self._start_on(free_port(), attempt, timeout_s):
                 return self
@@ -82,7 +82,11 @@ class Prometheus:
         ]
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
-                argv, cwd=self.workdir, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                argv,
+                cwd=self.workdir,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
 
