@@ -10,10 +10,11 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import BytesIO
+from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 from wsgiref.util import setup_testing_defaults
 
-from pathlib import Path
+import jsonschema
 
 from wsgiscope.agent import Agent, Identity
 from wsgiscope.config import Config
@@ -37,8 +38,6 @@ def validate_batch(batch: Any) -> None:
     """Every batch the shim sends must validate against protocol v1 (jsonschema, dev only)."""
     global _VALIDATOR
     if _VALIDATOR is None:
-        import jsonschema
-
         schema = json.loads(SCHEMA_PATH.read_text())
         _VALIDATOR = jsonschema.Draft202012Validator(schema)
     _VALIDATOR.validate(batch)
@@ -188,7 +187,7 @@ class Collector:
         collector = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)

@@ -182,10 +182,12 @@ def test_file_wrapper_is_returned_unchanged_and_measured() -> None:
 
     def app(environ: Any, start_response: Any) -> Iterable[bytes]:
         start_response("200 OK", [("Content-Type", "application/octet-stream")])
-        return environ["wsgi.file_wrapper"](open(handle.name, "rb"))  # noqa: SIM115
+        wrapper: Iterable[bytes] = environ["wsgi.file_wrapper"](open(handle.name, "rb"))  # noqa: SIM115
+        return wrapper
 
     mw, _, transport = instrumented(app)
-    environ = make_environ(**{"wsgi.file_wrapper": Wrapper})
+    environ = make_environ()
+    environ["wsgi.file_wrapper"] = Wrapper
     response = call(mw, environ)
     os.unlink(handle.name)
     assert type(response.returned) is Wrapper  # the server can still use sendfile

@@ -9,7 +9,7 @@ from typing import Optional, Sequence
 from ._version import __version__
 from .config import Config, describe_options
 
-USAGE = f"""wsgiscope {__version__}: measure every request of a WSGI server, ship it to the collector.
+USAGE = f"""wsgiscope {__version__}: measures the requests of a WSGI server.
 
 usage: python -m wsgiscope [--help | check]
 

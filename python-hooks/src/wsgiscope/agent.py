@@ -18,6 +18,7 @@ empty buffer and occupancy, new locks) and starts its flusher lazily on its firs
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import platform
 import socket
@@ -168,8 +169,6 @@ class Agent:
 
     def start(self, environ: Optional[Any] = None) -> None:
         """Start this process's flusher (called on the first request, or by a server hook)."""
-        if self.started:
-            return
         with self._flush_lock:
             if self.started:
                 return
@@ -180,10 +179,9 @@ class Agent:
                 self.listen_port = int(port)
             self.heartbeat_ns = self.clock.perf_ns()
             self.started = True
-        try:
+        # without a thread the inline flush takes over once the heartbeat is stale
+        with contextlib.suppress(Exception):
             self._thread_factory(self._run).start()
-        except Exception:
-            pass  # no thread: the inline flush takes over once the heartbeat is stale
 
     def shutdown(self) -> None:
         """Stop the flusher and send what is buffered, within ``exit_flush_timeout_s``."""
@@ -301,18 +299,14 @@ _AGENTS: weakref.WeakSet[Agent] = weakref.WeakSet()
 
 def _after_fork_in_child() -> None:
     for agent in list(_AGENTS):
-        try:
+        with contextlib.suppress(Exception):
             agent.after_fork_in_child()
-        except Exception:
-            pass
 
 
 def _at_exit() -> None:
     for agent in list(_AGENTS):
-        try:
+        with contextlib.suppress(Exception):
             agent.shutdown()
-        except Exception:
-            pass
 
 
 if hasattr(os, "register_at_fork"):

@@ -9,8 +9,8 @@ directly (see :mod:`wsgiscope.gunicorn`).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, NamedTuple, Optional
 import sys
+from typing import Any, Callable, Mapping, NamedTuple, Optional
 
 
 class ServerInfo(NamedTuple):
@@ -73,7 +73,7 @@ def _detect_mod_wsgi(environ: Environ, modules: Mapping[str, Any]) -> Optional[S
     if "mod_wsgi.version" not in environ and "mod_wsgi" not in modules:
         return None
     mod_wsgi = modules.get("mod_wsgi")
-    version = environ.get("mod_wsgi.version") or getattr(mod_wsgi, "version", ())
+    version = environ.get("mod_wsgi.version") or getattr(mod_wsgi, "version", None) or ()
     threads = _int(getattr(mod_wsgi, "threads_per_process", None))
     processes = _int(getattr(mod_wsgi, "maximum_processes", None))
     mode = "daemon" if environ.get("mod_wsgi.process_group") else "embedded"

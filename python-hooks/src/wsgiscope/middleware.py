@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 from threading import get_ident
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional, Sized, cast
 
 from .agent import Agent
 from .config import Config
@@ -143,7 +143,7 @@ class _Request:
             self.close()
             raise
         if type(result) in (list, tuple):
-            self.body = result
+            self.body = cast("Sized", result)
             self.__class__ = _SizedRequest
         return self
 

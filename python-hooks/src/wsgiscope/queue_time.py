@@ -9,6 +9,7 @@ anything unparseable gives None.
 
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 _EARLIEST_ACCEPTABLE_S = 946_684_800  # 2000-01-01T00:00:00Z
@@ -27,7 +28,7 @@ def stamp_unix_us(raw: str) -> Optional[int]:
         value = float(text)
     except ValueError:
         return None
-    if value != value or value in (float("inf"), float("-inf")):
+    if not math.isfinite(value):
         return None
     for divisor in _DIVISORS_TO_S:
         seconds = value / divisor
