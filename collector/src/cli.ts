@@ -6,7 +6,19 @@
 import { ConfigError, helpText, parseConfig } from './config';
 import { startCollector } from './collector';
 
+/** Resolves on the first SIGTERM/SIGINT; installed before anything starts, kept until exit. */
+function stopSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const stop = (signal: string): void => {
+      resolve(signal);
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}
+
 async function main(): Promise<number> {
+  const stopped = stopSignal();
   let parsed;
   try {
     parsed = parseConfig(process.argv.slice(2));
@@ -23,13 +35,7 @@ async function main(): Promise<number> {
   }
   const running = await startCollector(parsed.config);
   process.stdout.write(`wsgiscope-collector listening on ${running.url}\n`);
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      resolve();
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
+  await stopped;
   await running.close();
   return 0;
 }
