@@ -2,18 +2,14 @@
  * What every wsgiscope dashboard shares: tags, time settings, links between
  * the dashboards (keeping the time range and variables), stable panel ids.
  */
-import {
-  DashboardBuilder,
-  DashboardCursorSync,
-  DashboardLinkBuilder,
-  DashboardLinkType,
-} from '@grafana/grafana-foundation-sdk/dashboard';
-import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import { DashboardCursorSync, DashboardLinkBuilder, DashboardLinkType } from '@grafana/grafana-foundation-sdk/dashboard';
+import { ClassicDashboardBuilder } from './schema';
+import type { DashboardModel } from './schema';
 
 export const TAG = 'wsgiscope';
 
-export function dashboardFrame(uid: string, title: string, description: string): DashboardBuilder {
-  return new DashboardBuilder(title)
+export function dashboardFrame(uid: string, title: string, description: string): ClassicDashboardBuilder {
+  return new ClassicDashboardBuilder(title)
     .uid(uid)
     .description(description)
     .tags([TAG, 'wsgi', 'python'])
@@ -34,7 +30,7 @@ export function dashboardFrame(uid: string, title: string, description: string):
 }
 
 /** Numbers panels 1..n in layout order so the JSON is stable and ids are unique. */
-export function finish(builder: DashboardBuilder): Dashboard {
+export function finish(builder: ClassicDashboardBuilder): DashboardModel {
   const dashboard = builder.build();
   (dashboard.panels ?? []).forEach((panel, index) => {
     panel.id = index + 1;

@@ -1,5 +1,5 @@
 /** Test helpers that walk generated dashboard JSON the way Grafana reads it. */
-import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import type { DashboardModel as Dashboard } from '../src/schema';
 import { overviewDashboard } from '../src/dashboards/overview';
 import { workersDashboard } from '../src/dashboards/workers';
 
@@ -18,8 +18,13 @@ export function allDashboards(): Array<[string, Dashboard]> {
 }
 
 /** A plain-JSON view of the dashboard, as it is written to disk. */
-export function asJson(dashboard: Dashboard): { panels: PanelJson[]; templating: { list: Array<Record<string, unknown>> } } {
-  return JSON.parse(JSON.stringify(dashboard));
+export interface DashboardJson {
+  panels: PanelJson[];
+  templating: { list: Array<Record<string, unknown>> };
+}
+
+export function asJson(dashboard: Dashboard): DashboardJson {
+  return JSON.parse(JSON.stringify(dashboard)) as DashboardJson;
 }
 
 export function queryPanels(dashboard: Dashboard): PanelJson[] {
@@ -34,7 +39,7 @@ export function allExprs(dashboard: Dashboard): string[] {
 export function valuesOfKey(node: unknown, key: string): unknown[] {
   if (Array.isArray(node)) return node.flatMap((item) => valuesOfKey(item, key));
   if (node !== null && typeof node === 'object') {
-    return Object.entries(node).flatMap(([k, v]) => (k === key ? [v] : []).concat(valuesOfKey(v, key)));
+    return Object.entries(node).flatMap(([k, v]: [string, unknown]) => [...(k === key ? [v] : []), ...valuesOfKey(v, key)]);
   }
   return [];
 }

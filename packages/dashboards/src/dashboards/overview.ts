@@ -3,8 +3,8 @@
  * compared side by side (traffic, latency, where the time goes, capacity).
  */
 import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { dashboardFrame, finish } from '../frame';
+import type { DashboardModel } from '../schema';
 import { METRICS } from '../metrics';
 import { heatmap, timeseries } from '../panels';
 import { RATE_WINDOW, SERVICE_SCOPE as S, mean, quantile, selector, sumRate } from '../promql';
@@ -26,7 +26,7 @@ const percent = (q: number): number => Math.round(q * 100);
 const percentiles = (histogram: string) =>
   [0.5, 0.9, 0.99].map((q) => ({ expr: quantile(q, histogram, BY_SERVER, S), legend: `{{server}} p${percent(q)}` }));
 
-export function overviewDashboard(): Dashboard {
+export function overviewDashboard(): DashboardModel {
   const builder = dashboardFrame(
     OVERVIEW_UID,
     'wsgiscope / Overview',

@@ -3,8 +3,8 @@
  * for occupancy against capacity, phases, process CPU / RSS and shim health.
  */
 import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { dashboardFrame, finish } from '../frame';
+import type { DashboardModel } from '../schema';
 import { METRICS } from '../metrics';
 import { table, timeseries } from '../panels';
 import { RATE_WINDOW, SERVICE_SCOPE, WORKER_SCOPE as W, quantile, selector, sumRate } from '../promql';
@@ -16,7 +16,7 @@ const BY_WORKER = ['server', 'worker'];
 
 const gauge = (metric: string): string => `sum by (server, worker) (${selector(metric, W)})`;
 
-export function workersDashboard(): Dashboard {
+export function workersDashboard(): DashboardModel {
   const builder = dashboardFrame(
     WORKERS_UID,
     'wsgiscope / Workers',
@@ -115,7 +115,7 @@ export function workersDashboard(): Dashboard {
     }))
     .withPanel(table({
       title: 'Workers',
-      description: 'One row per worker: server version, worker class, Python, and whether capacity was detected or configured.',
+      description: 'One row per worker: server version, worker class, Python and shim versions, and whether capacity was detected or configured.',
       unit: 'short', width: 12,
       queries: [{ expr: selector(METRICS.workerInfo, W), legend: '{{worker}}' }],
     }));
