@@ -42,7 +42,6 @@ export function createApp(options: AppOptions): express.Express {
 
   // Express 5 forwards rejected promises here; never leak a stack trace to a client.
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    void _next;
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`wsgiscope-collector: internal error: ${message}\n`);
     if (!res.headersSent) res.status(500).json({ error: 'internal error' });

@@ -143,7 +143,7 @@ describe('POST /v1/batches', () => {
     for (let seq = 0; seq < 3; seq++) {
       const res = await post(app, JSON.stringify(batch({ seq })));
       statuses.push(res.status);
-      if (res.status === 429) retryAfter = res.headers['retry-after'] as string;
+      if (res.status === 429) retryAfter = res.headers['retry-after'];
     }
     expect(statuses).toEqual([202, 202, 429]);
     expect(retryAfter).toBe('1');

@@ -44,6 +44,13 @@ export const SELF_METRICS: readonly SelfMetricSpec[] = [
     help: 'Maximum collector event-loop delay since the previous scrape.' },
 ];
 
+const LOOP_RESOLUTION_MS = 10;
+
+/** The monitor records whole timer intervals; the lag is what exceeds the resolution. */
+function lagSeconds(intervalNs: number): number {
+  return Math.max(0, intervalNs / 1e9 - LOOP_RESOLUTION_MS / 1000);
+}
+
 function spec(instrument: string): SelfMetricSpec {
   const found = SELF_METRICS.find((s) => s.instrument === instrument);
   if (found === undefined) throw new Error(`no self metric named ${instrument}`);
@@ -81,15 +88,15 @@ export class SelfMetrics {
       result.observe(aggregator.workerCount(), { kind: 'worker' });
     });
 
-    this.loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    this.loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
     this.loopDelay.enable();
     const p99 = observableGauge('wsgiscope_collector_event_loop_lag_p99_seconds');
     const max = observableGauge('wsgiscope_collector_event_loop_lag_max_seconds');
     meter.addBatchObservableCallback(
       (result) => {
         const count = this.loopDelay.count;
-        result.observe(p99, count > 0 ? this.loopDelay.percentile(99) / 1e9 : 0);
-        result.observe(max, count > 0 ? this.loopDelay.max / 1e9 : 0);
+        result.observe(p99, count > 0 ? lagSeconds(this.loopDelay.percentile(99)) : 0);
+        result.observe(max, count > 0 ? lagSeconds(this.loopDelay.max) : 0);
         this.loopDelay.reset();
       },
       [p99, max],
