@@ -1,20 +1,25 @@
 """The bounded buffer between request threads (append, no I/O) and the flusher (drain).
 
-design: one lock, held for a list append or a slice; when full, a record is dropped and
-counted instead of growing memory. ``dropped`` is cumulative for the worker instance and also
-counts records of batches the collector refused for good.
+design: a ``collections.deque``, whose ``append`` and ``popleft`` are atomic in CPython, so
+request threads append without taking a lock; only the flusher pops. The bound is checked
+before appending without a lock, so under a race the buffer can exceed ``max_records`` by at
+most one record per thread finishing a request at that instant: still bounded. When full, a
+record is dropped and counted (under a lock taken only on that rare path). ``dropped`` is
+cumulative for the worker instance and also counts records of batches the collector refused
+for good.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import deque
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
 
 class RecordBuffer(Generic[T]):
-    __slots__ = ("_dropped", "_items", "_lock", "max_records")
+    __slots__ = ("_dropped", "_items", "_lock", "append", "max_records")
 
     def __init__(self, max_records: int) -> None:
         self.max_records = max_records
@@ -22,26 +27,25 @@ class RecordBuffer(Generic[T]):
 
     def reset(self) -> None:
         self._lock = threading.Lock()
-        self._items: list[T] = []
+        self._items: deque[T] = deque()
         self._dropped = 0
+        items = self._items
+        limit = self.max_records
+        push = items.append
 
-    def append(self, record: T) -> None:
-        with self._lock:
-            if len(self._items) < self.max_records:
-                self._items.append(record)
+        def append(record: T) -> None:
+            if len(items) < limit:
+                push(record)
             else:
-                self._dropped += 1
+                self.count_dropped(1)
+
+        self.append = append
 
     def drain(self, limit: int) -> list[T]:
-        """Remove and return up to ``limit`` of the oldest records."""
-        with self._lock:
-            items = self._items
-            if len(items) <= limit:
-                self._items = []
-                return items
-            taken = items[:limit]
-            del items[:limit]
-            return taken
+        """Remove and return up to ``limit`` of the oldest records (flusher thread only)."""
+        items = self._items
+        pop = items.popleft
+        return [pop() for _ in range(min(limit, len(items)))]
 
     def count_dropped(self, records: int) -> None:
         with self._lock:
