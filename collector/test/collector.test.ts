@@ -1,0 +1,50 @@
+import { defaults } from '../src/config';
+import { expiryIntervalMs, startCollector } from '../src/collector';
+import { batch } from './helpers/batches';
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${String(timeoutMs)} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('startCollector', () => {
+  it('expires silent workers on its timer, without any scrape', async () => {
+    let now = 1_000_000;
+    const running = await startCollector({ ...defaults(), port: 0, workerExpirySeconds: 0.4 }, () => now);
+    try {
+      const res = await fetch(`${running.url}/v1/batches`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(batch()),
+      });
+      expect(res.status).toBe(202);
+      expect(running.aggregator.workerCount()).toBe(1);
+      now += 401;
+      await waitFor(() => running.aggregator.workerCount() === 0, 5000);
+      expect(running.aggregator.stats.expiredWorkers).toBe(1);
+    } finally {
+      await running.close();
+    }
+  });
+
+  it('listens on a free port when asked for port 0', async () => {
+    const running = await startCollector({ ...defaults(), port: 0 });
+    try {
+      expect(running.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect((await fetch(`${running.url}/healthz`)).status).toBe(200);
+    } finally {
+      await running.close();
+    }
+  });
+
+  it.each([
+    [0.4, 100],
+    [60, 5000],
+    [8, 2000],
+  ])('checks expiry of %f s every %i ms', (seconds, intervalMs) => {
+    expect(expiryIntervalMs(seconds)).toBe(intervalMs);
+  });
+});
