@@ -45,7 +45,7 @@ def wait_http(url: str, deadline_s: float = 20.0) -> None:
     raise SystemExit(f"{url} did not answer within {deadline_s} s")
 
 
-def start_collector() -> "tuple[subprocess.Popen[str], int]":
+def start_collector() -> tuple[subprocess.Popen[str], int]:
     proc = subprocess.Popen(
         ["node", str(ROOT / "collector/dist/cli.js"), "--port", "0"],
         stdout=subprocess.PIPE, text=True,
@@ -59,7 +59,7 @@ def start_collector() -> "tuple[subprocess.Popen[str], int]":
     return proc, int(match.group(1))
 
 
-def gunicorn(port: int, shim: bool, collector_port: int) -> "subprocess.Popen[bytes]":
+def gunicorn(port: int, shim: bool, collector_port: int) -> subprocess.Popen[bytes]:
     argv = [sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", "2", "--threads", "4",
             "-b", f"127.0.0.1:{port}", "--log-level", "warning"]
     if shim:
@@ -91,16 +91,16 @@ def main() -> None:
 
     collector, collector_port = start_collector()
     results: Dict[str, List[float]] = {"bare": [], "wsgiscope": []}
-    server: Optional["subprocess.Popen[bytes]"] = None
+    server: Optional[subprocess.Popen[bytes]] = None
     try:
         for _ in range(args.repeats):
-            for name in results:
+            for name, runs in results.items():
                 port = free_port()
                 server = gunicorn(port, name == "wsgiscope", collector_port)
                 url = f"http://127.0.0.1:{port}/"
                 wait_http(url)
                 wrk(url, 1, args.connections)  # warm-up
-                results[name].append(wrk(url, args.seconds, args.connections))
+                runs.append(wrk(url, args.seconds, args.connections))
                 server.send_signal(signal.SIGTERM)
                 server.wait(timeout=30)
                 server = None

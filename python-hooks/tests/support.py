@@ -54,6 +54,7 @@ class FakeClock:
         self._perf = 1_000_000_000
         self._unix0 = unix_ns - self._perf
         self._cpu = 0
+        self.thread_cpu_reads = 0
 
     def perf_ns(self) -> int:
         return self._perf
@@ -62,6 +63,7 @@ class FakeClock:
         return self._unix0 + self._perf
 
     def thread_cpu_ns(self) -> int:
+        self.thread_cpu_reads += 1
         return self._cpu
 
     def advance(self, ms: float, cpu_ms: float = 0.0) -> None:

@@ -237,6 +237,14 @@ def test_cpu_not_reported_when_close_runs_on_another_thread() -> None:
     assert columns(mw, transport)["cpu_us"] == [None]
 
 
+def test_cpu_time_off_reports_no_cpu_and_never_reads_the_thread_clock() -> None:
+    mw, clock, transport = instrumented(fixtureapps.hello, cpu_time=False)
+    call(mw)
+    assert mw.agent.resource is not None and mw.agent.resource["cpu_attributable"] is False
+    assert columns(mw, transport)["cpu_us"] == [None]
+    assert clock.thread_cpu_reads == 0
+
+
 def test_shim_failure_falls_back_to_the_bare_app() -> None:
     class BrokenOccupancy:
         def enter(self, *args: Any) -> int:

@@ -142,7 +142,7 @@ class Agent:
     def set_server_info(self, info: ServerInfo) -> None:
         cfg = self.config
         info = with_overrides(info, cfg.server, cfg.capacity_threads, cfg.capacity_processes)
-        if info.cpu_attributable and _greenlets_patched(self._modules):
+        if info.cpu_attributable and (not cfg.cpu_time or _greenlets_patched(self._modules)):
             info = info._replace(cpu_attributable=False)
         self.server_info = info
         self.resource = self._build_resource(info)

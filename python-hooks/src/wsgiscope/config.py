@@ -106,6 +106,8 @@ OPTIONS: tuple[Option, ...] = (
            "seconds between batches sent to the collector"),
     Option("sample_interval_s", "WSGISCOPE_SAMPLE_INTERVAL", _positive_float, 0.25,
            "seconds between sampler wake-ups (their lateness is the GIL contention indicator)"),
+    Option("cpu_time", "WSGISCOPE_CPU_TIME", _bool, True,
+           "false: skip per-request thread CPU time (saves two system calls per request)"),
     Option("capacity_threads", "WSGISCOPE_CAPACITY", _optional_positive_int, None,
            "threads per process that can serve requests; overrides detection"),
     Option("capacity_processes", "WSGISCOPE_PROCESSES", _optional_positive_int, None,
@@ -142,6 +144,7 @@ class Config:
     disabled: bool
     flush_interval_s: float
     sample_interval_s: float
+    cpu_time: bool
     capacity_threads: Optional[int]
     capacity_processes: Optional[int]
     server: Optional[str]
