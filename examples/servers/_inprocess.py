@@ -6,8 +6,6 @@ from typing import Dict, Optional
 
 from examples.servers._api import Launch, LaunchOptions, module_available
 
-__all__ = ["INSTALL_HINT", "build", "module_available", "unavailable_reason"]
-
 INSTALL_HINT = "(scripts/install-servers.sh installs it)"
 
 

@@ -15,6 +15,7 @@ into SIGINT, which the C loop watches, where it has not (bjoern).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import signal
@@ -36,7 +37,7 @@ def _interrupt(signum: int, frame: Optional[FrameType]) -> None:
 
 
 def serve_waitress(app: Any, host: str, port: int, threads: int) -> None:
-    import waitress.server
+    import waitress.server  # noqa: PLC0415 - import only the server that was asked for
 
     server = waitress.server.create_server(app, host=host, port=port, threads=threads)
     signal.signal(signal.SIGTERM, _interrupt)
@@ -50,7 +51,7 @@ def serve_waitress(app: Any, host: str, port: int, threads: int) -> None:
 
 
 def serve_cheroot(app: Any, host: str, port: int, threads: int) -> None:
-    from cheroot import wsgi
+    from cheroot import wsgi  # noqa: PLC0415 - import only the server that was asked for
 
     # max == min: the pool never grows, so the capacity the shim is told stays the capacity.
     server = wsgi.Server((host, port), app, numthreads=threads, max=threads)
@@ -65,18 +66,16 @@ def serve_cheroot(app: Any, host: str, port: int, threads: int) -> None:
 
 
 def serve_bjoern(app: Any, host: str, port: int, threads: int) -> None:
-    import bjoern
+    import bjoern  # noqa: PLC0415 - import only the server that was asked for
 
     signal.signal(signal.SIGTERM, lambda signum, frame: os.kill(os.getpid(), signal.SIGINT))
     print(f"bjoern serving on http://{host}:{port} (one thread)", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         bjoern.run(app, host, port)
-    except KeyboardInterrupt:
-        pass
 
 
 def serve_meinheld(app: Any, host: str, port: int, threads: int) -> None:
-    from meinheld import server
+    from meinheld import server  # noqa: PLC0415 - import only the server that was asked for
 
     server.listen((host, port))
     signal.signal(signal.SIGTERM, lambda signum, frame: server.stop())

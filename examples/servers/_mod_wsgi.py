@@ -68,11 +68,16 @@ def interpreter_paths(python: str, repo_root: str) -> List[str]:
     return [sys.base_prefix, sys.prefix, venv, os.path.realpath(python), repo_root]
 
 
+def unshare_binary() -> str:
+    return shutil.which("unshare") or "/usr/bin/unshare"
+
+
 def can_unshare_mounts() -> bool:
-    unshare = shutil.which("unshare")
-    if unshare is None:
+    """True when this process may create a mount namespace (root with CAP_SYS_ADMIN, usually)."""
+    unshare = unshare_binary()
+    if not os.access(unshare, os.X_OK):
         return False
     try:
-        return subprocess.run([unshare, "-m", "true"], capture_output=True, timeout=10).returncode == 0
+        return subprocess.run([unshare, "-m", "true"], capture_output=True, timeout=10, check=False).returncode == 0
     except (OSError, subprocess.SubprocessError):
         return False

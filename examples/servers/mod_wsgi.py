@@ -56,6 +56,6 @@ def build(opts: LaunchOptions) -> Launch:
     if hidden:
         # The children could not read the interpreter: run Apache in a mount namespace that
         # exposes exactly those folders (see _root_view_main).
-        unshare = _mod_wsgi.shutil.which("unshare") or "/usr/bin/unshare"
+        unshare = _mod_wsgi.unshare_binary()
         argv = [unshare, "-m", opts.python, "-m", "examples.servers._root_view_main", *hidden, "--", *argv]
     return Launch(argv=argv)
