@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import importlib.machinery
+import os
+import sys
 from typing import Dict, Optional
 
-from examples.servers._api import Launch, LaunchOptions, module_available
+from examples.servers._api import Launch, LaunchOptions
 
 INSTALL_HINT = "(scripts/install-servers.sh installs it)"
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def server_installed(module: str) -> bool:
+    """True when the real ``module`` package can be imported, ignoring this folder.
+
+    ``python examples/servers/launch.py`` puts this folder first on sys.path, where
+    ``waitress.py``, ``bjoern.py``, ... are the launcher modes and would hide the servers.
+    """
+    search_path = [p for p in sys.path if os.path.abspath(p or os.curdir) != HERE]
+    try:
+        return importlib.machinery.PathFinder.find_spec(module, search_path) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def unavailable_reason(module: str, distribution: Optional[str] = None) -> Optional[str]:
-    if module_available(module):
+    if server_installed(module):
         return None
     return f"{distribution or module} is not installed in the venv {INSTALL_HINT}"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from examples.servers import _inprocess
-from examples.servers._api import Launch, LaunchOptions, module_available
+from examples.servers._api import Launch, LaunchOptions
 
 SERVER = "meinheld"
 DESCRIPTION = "meinheld: 1 process x 1 thread, greenlets per connection; --workers and --threads ignored"
@@ -12,7 +12,7 @@ DESCRIPTION = "meinheld: 1 process x 1 thread, greenlets per connection; --worke
 def unavailable_reason() -> str | None:
     # meinheld 1.0.2 pins greenlet<0.5, which does not build on Python >= 3.11; the install
     # script installs it without that pin (docs/servers.md says why that is safe).
-    if not module_available("greenlet"):
+    if not _inprocess.server_installed("greenlet"):
         return "greenlet is not installed in the venv, meinheld needs it (scripts/install-servers.sh)"
     return _inprocess.unavailable_reason("meinheld")
 
