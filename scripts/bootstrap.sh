@@ -72,7 +72,7 @@ node_build() {
 
 python_venv() {
   local stamp="$VENV/.wsgiscope-bootstrap" want
-  want="$(fingerprint requirements-dev.txt python-hooks/pyproject.toml)"
+  want="$(fingerprint requirements-dev.txt python-hooks/pyproject.toml requirements-servers.txt scripts/install-servers.sh)"
   if [ ! -x "$VENV/bin/python" ]; then
     run venv "could not create $VENV (is python3-venv installed?)" "$PYTHON" -m venv "$VENV" || return 1
   fi
@@ -86,6 +86,11 @@ python_venv() {
   fi
   run pip-install "pip could not install the shim and requirements-dev.txt into $VENV" \
     "$VENV/bin/python" -m pip install --quiet "${args[@]}" || return 1
+  # The native servers (uWSGI, mod_wsgi, bjoern, meinheld): each one that cannot build here is
+  # reported by the script and its tests skip with the reason; only an unusable venv fails.
+  if [ -f scripts/install-servers.sh ]; then
+    run install-servers "scripts/install-servers.sh could not use $VENV" bash scripts/install-servers.sh "$VENV" || return 1
+  fi
   echo "$want" >"$stamp"
 }
 

@@ -20,6 +20,9 @@ from typing import Dict, List, Optional
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent.parent
+# Run as a script, this folder would be sys.path[0] and its mode modules (wsgiref.py,
+# waitress.py, ...) would shadow the real servers' packages: import from the repo root instead.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
