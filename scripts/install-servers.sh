@@ -73,6 +73,24 @@ install_pinned() {  # install_pinned NAME [PREREQUISITE-HINT COMMAND...]
     fi
 }
 
+# uWSGI <= 2.0.26 is the last release where, without --enable-threads, Python threads do not run
+# between requests (2.0.27 made that option a stub that is always on). The uwsgi_nothreads mode
+# runs this release, next to the current one, to test the shim where its flusher thread stalls.
+install_uwsgi_legacy() {
+    local version target log="$logdir/uwsgi-legacy.log"
+    version="$(sed -n 's/^# uwsgi-legacy==\([^ ]*\).*/\1/p' "$requirements")"
+    target="$venv/opt/uwsgi-$version"
+    if [[ -x "$target/bin/uwsgi" ]]; then
+        report uwsgi-old "present" "$version in $target"
+        return 0
+    fi
+    if pip_install uwsgi-legacy "$log" --no-deps --target "$target" "uwsgi==$version"; then
+        report uwsgi-old "installed" "$version in $target (for the uwsgi_nothreads mode)"
+    else
+        report uwsgi-old "FAILED" "$(first_error "$log") (full log: $log)"
+    fi
+}
+
 install_mod_wsgi() {
     local missing
     if missing="$(missing_command apxs)"; then
@@ -126,6 +144,7 @@ install_pinned waitress
 install_pinned cheroot
 install_pinned gevent
 install_pinned uwsgi
+install_uwsgi_legacy
 install_mod_wsgi
 install_bjoern
 install_meinheld

@@ -1,4 +1,4 @@
-"""uWSGI, --workers processes x 1 thread, without --enable-threads (the classic uWSGI default)."""
+"""uWSGI 2.0.26, --workers processes x 1 thread, without --enable-threads: threads stall between requests."""
 
 from __future__ import annotations
 
@@ -6,17 +6,18 @@ from examples.servers import _uwsgi
 from examples.servers._api import Launch, LaunchOptions
 
 SERVER = "uwsgi"
-DESCRIPTION = ("uWSGI: --workers processes (default 2) x 1 thread, no --enable-threads, app imported "
-               "before fork; --threads ignored")
+DESCRIPTION = (f"uWSGI {_uwsgi.LEGACY_VERSION}: --workers processes (default 2) x 1 thread, no "
+               "--enable-threads (Python threads run only while a request runs Python code); "
+               "--threads ignored")
 
 
 def unavailable_reason() -> str | None:
-    return _uwsgi.unavailable_reason()
+    return _uwsgi.unavailable_reason(legacy=True)
 
 
 def build(opts: LaunchOptions) -> Launch:
-    # Before uWSGI 2.0.2x, without --enable-threads the GIL was never released to other threads,
-    # so threads the app started did not run between requests (the shim must flush in-request).
-    # uWSGI 2.0.31 turned --enable-threads into a stub that is always on: on it, this mode only
-    # differs from uwsgi_processes by the option string (docs/servers.md).
-    return _uwsgi.build(opts, threads=1, extra=[])
+    # uWSGI 2.0.27 made --enable-threads a stub that is always on, so only an older release
+    # shows the classic default: without it uWSGI never releases the GIL while it waits for
+    # the next request, and the shim's flusher thread sleeps until a request runs Python
+    # code. The shim must then flush from the request path (docs/servers.md).
+    return _uwsgi.build(opts, threads=1, extra=[], legacy=True)

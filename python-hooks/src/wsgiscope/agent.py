@@ -24,6 +24,7 @@ import platform
 import socket
 import sys
 import threading
+import warnings
 import weakref
 from typing import Any, Callable, NamedTuple, Optional, Protocol
 
@@ -169,24 +170,40 @@ class Agent:
 
     def start(self, environ: Optional[Any] = None) -> None:
         """Start this process's flusher (called on the first request, or by a server hook)."""
+        if self._identity_fn is current_identity and self.identity.pid != os.getpid():
+            # forked by C code (uWSGI without lazy-apps): Python's at-fork hooks did not run
+            self.after_fork_in_child()
         with self._flush_lock:
             if self.started:
                 return
             if self.server_info is None:
                 self.set_server_info(detect(environ or {}, self._modules))
+                self._warn_unknown_capacity(environ or {})
             port = str((environ or {}).get("SERVER_PORT", ""))
             if self.listen_port is None and port.isdigit():
                 self.listen_port = int(port)
             self.heartbeat_ns = self.clock.perf_ns()
             self.started = True
+        with contextlib.suppress(Exception):
+            install_uwsgi_atexit(self._modules)
         # without a thread the inline flush takes over once the heartbeat is stale
         with contextlib.suppress(Exception):
             self._thread_factory(self._run).start()
 
+    def _warn_unknown_capacity(self, environ: Any) -> None:
+        info = self.server_info
+        if info is not None and info.capacity_source == "default" and environ.get(
+                "wsgi.multithread"):
+            warnings.warn(
+                f"wsgiscope: {info.server} does not tell how many threads serve requests; "
+                "set WSGISCOPE_CAPACITY (or the capacity_threads option) to its thread count, "
+                "utilisation assumes 1 until then", stacklevel=3)
+
     def shutdown(self) -> None:
         """Stop the flusher and send what is buffered, within ``exit_flush_timeout_s``."""
+        again = self._stop.is_set()
         self._stop.set()
-        if self.started:
+        if self.started and not (again and self._pending is None and len(self.buffer) == 0):
             self.flush(self.config.exit_flush_timeout_s, wait_s=self.config.exit_flush_timeout_s)
 
     # -- flusher thread ----------------------------------------------------------------------
@@ -307,6 +324,26 @@ def _at_exit() -> None:
     for agent in list(_AGENTS):
         with contextlib.suppress(Exception):
             agent.shutdown()
+
+
+def install_uwsgi_atexit(modules: Any) -> bool:
+    """Under uWSGI, also flush from ``uwsgi.atexit``, the hook uWSGI calls when a worker stops
+    (before it tears the interpreter down), chaining any hook the app set. Idempotent."""
+    uwsgi = modules.get("uwsgi")
+    if uwsgi is None or not hasattr(uwsgi, "opt"):
+        return False
+    previous = getattr(uwsgi, "atexit", None)
+    if getattr(previous, "wsgiscope_hook", False):
+        return True
+
+    def flush_then_previous() -> None:
+        _at_exit()
+        if previous is not None:
+            previous()
+
+    flush_then_previous.wsgiscope_hook = True  # type: ignore[attr-defined]
+    uwsgi.atexit = flush_then_previous
+    return True
 
 
 if hasattr(os, "register_at_fork"):

@@ -46,6 +46,17 @@ def _int(value: Any) -> Optional[int]:
     return number if number >= 1 else None
 
 
+def distribution_version(name: str) -> str:
+    """The installed version of distribution ``name`` ('' when unknown); for servers that
+    do not say (waitress, bjoern, meinheld). Read once per process, at the first request."""
+    try:
+        from importlib import metadata  # noqa: PLC0415 - only for servers that need it
+
+        return str(metadata.version(name))
+    except Exception:
+        return ""
+
+
 def _detect_uwsgi(environ: Environ, modules: Mapping[str, Any]) -> Optional[ServerInfo]:
     uwsgi = modules.get("uwsgi")
     if uwsgi is None or not hasattr(uwsgi, "opt"):
@@ -58,13 +69,15 @@ def _detect_uwsgi(environ: Environ, modules: Mapping[str, Any]) -> Optional[Serv
     version = getattr(uwsgi, "version", b"")
     if isinstance(version, bytes):
         version = version.decode("ascii", "replace")
-    greenlets = _int(option("async")) if option("gevent") is None else _int(option("gevent"))
-    threads = _int(option("threads")) or 1
+    # uwsgi.cores is --threads, or --async/--gevent, as an int; opt values are bytes.
+    cores = _int(getattr(uwsgi, "cores", None))
+    greenlets = _int(option("gevent")) or _int(option("async"))
+    threads = cores or _int(option("threads")) or 1
     processes = _int(getattr(uwsgi, "numproc", None)) or _int(option("processes")) or _int(
         option("workers"))
     if greenlets:
         return ServerInfo("uwsgi", str(version), "gevent" if option("gevent") else "async",
-                          greenlets, processes, "detected", cpu_attributable=False)
+                          cores or greenlets, processes, "detected", cpu_attributable=False)
     return ServerInfo("uwsgi", str(version), "threads" if threads > 1 else "processes",
                       threads, processes, "detected")
 
@@ -76,10 +89,10 @@ def _detect_mod_wsgi(environ: Environ, modules: Mapping[str, Any]) -> Optional[S
     version = environ.get("mod_wsgi.version") or getattr(mod_wsgi, "version", None) or ()
     threads = _int(getattr(mod_wsgi, "threads_per_process", None))
     processes = _int(getattr(mod_wsgi, "maximum_processes", None))
-    mode = "daemon" if environ.get("mod_wsgi.process_group") else "embedded"
+    group = environ.get("mod_wsgi.process_group", getattr(mod_wsgi, "process_group", ""))
     return ServerInfo(
-        "mod_wsgi", ".".join(str(part) for part in version), mode, threads, processes,
-        "detected" if threads else "default",
+        "mod_wsgi", ".".join(str(part) for part in version), "daemon" if group else "embedded",
+        threads, processes, "detected" if threads else "default",
     )
 
 
@@ -100,21 +113,29 @@ def _detect_wsgiref(environ: Environ, modules: Mapping[str, Any]) -> Optional[Se
 
 
 def _detect_single_threaded(environ: Environ, modules: Mapping[str, Any]) -> Optional[ServerInfo]:
+    """bjoern and meinheld run every request on one OS thread: capacity 1, and since other
+    requests progress while one is suspended writing (libev loop, greenlets), a request's
+    thread CPU also counts theirs: not attributable."""
     name, version = _software(environ)
-    if name == "meinheld" or "meinheld" in modules:
-        return ServerInfo("meinheld", version, "", 1, None, "detected")
+    if name == "meinheld" or "meinheld.client" in environ or "meinheld.server" in modules:
+        return ServerInfo("meinheld", version or distribution_version("meinheld"), "greenlet",
+                          1, 1, "detected", cpu_attributable=False)
     if "bjoern" in modules and name in ("", "bjoern"):
-        bjoern = modules["bjoern"]
-        return ServerInfo("bjoern", str(getattr(bjoern, "__version__", "")), "", 1, None,
-                          "detected")
+        found = str(getattr(modules["bjoern"], "__version__", ""))
+        return ServerInfo("bjoern", version or found or distribution_version("bjoern"),
+                          "event-loop", 1, 1, "detected", cpu_attributable=False)
     return None
 
 
 def _detect_by_software(environ: Environ, modules: Mapping[str, Any]) -> Optional[ServerInfo]:
+    """waitress and cheroot say who they are but not how many threads they run: the capacity
+    stays unknown (WSGISCOPE_CAPACITY sets it; docs/servers.md says why we do not guess)."""
     name, version = _software(environ)
     for known in ("waitress", "cheroot", "cherrypy"):
         if name.startswith(known):
-            return ServerInfo("cheroot" if known == "cherrypy" else known, version)
+            server = "cheroot" if known == "cherrypy" else known
+            return ServerInfo(server, version or distribution_version(server), "threads",
+                              None, 1)
     return None
 
 

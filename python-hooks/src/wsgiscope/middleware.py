@@ -221,7 +221,8 @@ class _Request:
                 self.t0, environ.get("REQUEST_METHOD", ""), route, status, self.t_app,
                 self.t_first, t_end, self.read_ns, self.write_ns, cpu, self.bytes_in,
                 self.bytes_out, self.error, self.lane,
-                environ.get("HTTP_X_REQUEST_START") or environ.get("HTTP_X_QUEUE_START"),
+                environ.get("HTTP_X_REQUEST_START") or environ.get("HTTP_X_QUEUE_START")
+                or environ.get("mod_wsgi.request_start"),
             ))
             agent = mw.agent
             if t_end >= agent.inline_check_ns:

@@ -18,7 +18,7 @@ _DIVISORS_TO_S = (1e9, 1e6, 1e3, 1.0)
 
 def stamp_unix_us(raw: str) -> Optional[int]:
     """The stamp in microseconds since the epoch, or None when it is not a usable stamp."""
-    text = raw.strip()
+    text = str(raw).strip()  # mod_wsgi's request_start may not be a str
     if not text:
         return None
     text = text.split()[0].split(",")[0]
