@@ -19,6 +19,7 @@ unchanged, and a failure inside the shim's bookkeeping falls back to calling the
 from __future__ import annotations
 
 import os
+import threading
 from threading import get_ident
 from typing import Any, Callable, Iterable, Iterator, Optional, Sized, cast
 
@@ -95,7 +96,7 @@ class _Request:
         self.closed = self.file = False
         self.inner_close: Optional[Callable[[], Any]] = None
         self.headers: Any = None
-        self.ident = ident = get_ident()
+        self.ident = ident = mw.ident()
         self.t0 = t0 = mw.perf()
         self.cpu0 = mw.thread_cpu() if mw.cpu_attributable else -1
         self.lane = mw.occupancy.enter(self, ident, t0)
@@ -205,7 +206,7 @@ class _Request:
             if not self.t_app:
                 self.t_app = t_end
             cpu = -1
-            if self.cpu0 >= 0 and get_ident() == self.ident:
+            if self.cpu0 >= 0 and mw.ident() == self.ident:
                 cpu = mw.thread_cpu() - self.cpu0
             mw.occupancy.leave(self, self.ident, t_end)
             status = self.status
@@ -252,6 +253,10 @@ def _file_bytes(result: Any, headers: Any) -> int:
         return 0
 
 
+def _current_ident() -> int:
+    return threading.get_ident()
+
+
 def _default_route(environ: dict[str, Any]) -> Optional[str]:
     route = environ.get("wsgiscope.route")
     return route if isinstance(route, str) else None
@@ -260,8 +265,8 @@ def _default_route(environ: dict[str, Any]) -> Optional[str]:
 class Middleware:
     """The wrapped application. Build it with :func:`wrap`."""
 
-    __slots__ = ("agent", "app", "buffer", "cpu_attributable", "occupancy", "perf", "route",
-                 "routes", "thread_cpu")
+    __slots__ = ("agent", "app", "buffer", "cpu_attributable", "ident", "occupancy", "perf",
+                 "route", "routes", "thread_cpu")
 
     def __init__(self, app: WSGIApp, agent: Agent, route: Optional[RouteGetter] = None) -> None:
         self.app = app
@@ -272,16 +277,24 @@ class Middleware:
         self.buffer = agent.buffer
         self.routes = agent.config.routes
         self.route = route or _default_route
+        self.ident = get_ident
+        self._learn(agent)
+
+    def _learn(self, agent: Agent) -> None:
         info = agent.server_info
         self.cpu_attributable = info is None or info.cpu_attributable
+        if info is not None and not info.cpu_attributable and (info.capacity_threads or 1) > 1:
+            # greenlet workers (gevent, eventlet): the capacity is greenlets, so is a lane. Their
+            # monkey-patching replaces threading.get_ident after we were imported: look it up
+            # at call time.
+            self.ident = _current_ident
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         agent = self.agent
         try:
             if not agent.started:
                 agent.start(environ)
-                info = agent.server_info
-                self.cpu_attributable = info is None or info.cpu_attributable
+                self._learn(agent)
             req = _Request(self, environ, start_response)
         except Exception:
             return self.app(environ, start_response)

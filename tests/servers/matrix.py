@@ -1,0 +1,116 @@
+"""One server mode under known load, checked from the collector's parsed /metrics.
+
+A :class:`Case` says what the shim must report for a mode (capacity, processes, capacity source,
+server version, whether per-request CPU is attributable); :func:`check_case` starts the mode
+through launch.py, sends ``requests`` sleeps of ``SLEEP_MS`` from ``concurrency`` clients and
+asserts, from the collector:
+
+- the request count is exact;
+- every worker reports ``wsgi_worker_threads`` == capacity, and there is one worker per process;
+- ``wsgi_worker_info`` carries the server, its version and the capacity source;
+- busy-thread-seconds equal the server-side request time (the duration histogram's sum) within 5 %;
+- request CPU is recorded for every request, or for none where it is not attributable.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from dataclasses import dataclass, field
+from typing import Dict, Optional
+
+import pytest
+
+from examples.load import Request, run_load
+from tests.e2e.support.metrics import Scrape, scrape
+from tests.e2e.support.waiting import poll_until, wait_for
+
+SLEEP_MS = 200
+
+
+@dataclass(frozen=True)
+class Case:
+    mode: str
+    capacity: int
+    processes: int
+    version: str
+    concurrency: int
+    requests: int
+    server: str = ""
+    workers: Optional[int] = None
+    threads: Optional[int] = None
+    source: str = "detected"
+    cpu_attributable: bool = True
+    env: Dict[str, str] = field(default_factory=dict)
+    # uWSGI without thread support: records wait for the next request (see test_uwsgi.py)
+    poke_after_idle_s: float = 0.0
+
+    @property
+    def id(self) -> str:
+        return self.mode
+
+
+def skip_unless_available(mode: str) -> None:
+    reason = importlib.import_module(f"examples.servers.{mode}").unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"{mode}: {reason}")
+
+
+def distribution_version(name: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+def count(s: Scrape) -> float:
+    return s.total("http_server_request_duration_seconds_count")
+
+
+def check_case(case: Case, collector, start_server) -> Scrape:
+    skip_unless_available(case.mode)
+    server_name = case.server or case.mode.split("_")[0]
+    server = start_server(case.mode, collector.url, workers=case.workers, threads=case.threads,
+                          env=case.env)
+    result = run_load(server.url, [Request("GET", f"/sleep?ms={SLEEP_MS}")],
+                      concurrency=case.concurrency, max_requests=case.requests)
+    assert result.status_counts() == {200: case.requests}, result.errors
+    expected = case.requests
+    if case.poke_after_idle_s:
+        time.sleep(case.poke_after_idle_s)  # an idle period is the condition under test
+        stuck = scrape(collector.url)
+        assert count(stuck) < case.requests, "records arrived while the worker was idle"
+        assert run_load(server.url, [Request("GET", "/hello")], concurrency=1,
+                        max_requests=1).status_counts() == {200: 1}
+        expected += 1
+
+    counted = wait_for(lambda: (lambda s: s if count(s) >= expected else None)(scrape(collector.url)),
+                       20, f"{expected} requests counted")
+    server_time_s = counted.total("http_server_request_duration_seconds_sum")
+    assert server_time_s >= case.requests * SLEEP_MS / 1000
+
+    def busy_s(s: Scrape) -> float:
+        return s.total("wsgi_worker_busy_thread_seconds_total")
+
+    def settled(s: Scrape) -> bool:
+        idle = s.total("http_server_active_requests") == 0
+        return idle and abs(busy_s(s) - server_time_s) <= 0.05 * server_time_s
+
+    last = poll_until(lambda: scrape(collector.url), settled, 10)
+    assert count(last) == expected
+    assert abs(busy_s(last) - server_time_s) <= 0.05 * server_time_s, (busy_s(last), server_time_s)
+
+    threads = last.by_worker("wsgi_worker_threads")
+    assert len(threads) == case.processes, threads
+    assert set(threads.values()) == {float(case.capacity)}, threads
+    infos = last.select("wsgi_worker_info")
+    assert len(infos) == case.processes
+    for info in infos:
+        assert info.labels["server"] == server_name, info.labels
+        assert info.labels["server_version"] == case.version, info.labels
+        assert info.labels["capacity_source"] == case.source, info.labels
+    cpu_count = last.total("wsgi_request_cpu_seconds_count")
+    assert cpu_count == (expected if case.cpu_attributable else 0), cpu_count
+    return last
