@@ -14,5 +14,6 @@ def unavailable_reason() -> str | None:
 
 def build(opts: LaunchOptions) -> Launch:
     argv = [opts.python, "-m", "examples.servers._wsgiref_main", opts.host, str(opts.port), opts.shimmed_app()]
-    # wsgiref cannot tell the shim its capacity; it serves one request at a time.
-    return Launch(argv=argv, env={"WSGISCOPE_CAPACITY": "1", "WSGISCOPE_PROCESSES": "1", "WSGISCOPE_SERVER": "wsgiref"})
+    # The shim recognises wsgiref.simple_server (SERVER_SOFTWARE WSGIServer/...): one thread,
+    # one process, nothing to configure.
+    return Launch(argv=argv)

@@ -74,3 +74,28 @@ def test_configured_capacity_silences_the_warning() -> None:
     assert agent.resource is not None
     assert (agent.resource["capacity_threads"], agent.resource["capacity_source"]) == (
         4, "configured")
+
+
+@pytest.mark.parametrize(("has_threads", "inline_only", "threads_started"),
+                         [(0, True, 0), (1, False, 1)])
+def test_uwsgi_without_thread_support_flushes_inline_and_starts_no_flusher(
+        has_threads: int, inline_only: bool, threads_started: int) -> None:
+    started: list[Any] = []
+
+    class Recorder:
+        def __init__(self, target: Any) -> None:
+            started.append(target)
+
+        def start(self) -> None:
+            pass
+
+    uwsgi = SimpleNamespace(opt={}, has_threads=has_threads, cores=1, numproc=1,
+                            version=b"2.0.26")
+    transport = FakeTransport()
+    agent = Agent(Config.load({}), clock=FakeClock(), transport=transport,
+                  sampler=fake_sampler(), thread_factory=Recorder, modules={"uwsgi": uwsgi})
+    agent.start({})
+    assert (agent.inline_only, len(started)) == (inline_only, threads_started)
+    agent.buffer.append((0, "GET", None, 200, 1, 1, 2, 0, 0, -1, 0, 0, None, 0, None))
+    agent.inline_check(agent.clock.perf_ns())  # heartbeat fresh: only inline mode sends
+    assert len(transport.bodies) == (1 if inline_only else 0)

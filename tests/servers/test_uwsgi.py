@@ -13,11 +13,13 @@ CASES = [
     Case("uwsgi_threads", capacity=3, processes=2, version=VERSION, workers=2, threads=3,
          concurrency=6, requests=12),
     # Without --enable-threads (uWSGI <= 2.0.26) the worker keeps the GIL while it waits for a
-    # request: the flusher thread stalls, and the last records wait. After an idle period longer
-    # than the flusher's staleness limit (2 x 0.2 s flush + 0.25 s sample), the next request's
-    # end sees the stale heartbeat and flushes inline. One worker, so one request reaches it.
+    # request, so no background thread can flush: the shim sees uwsgi.has_threads == 0 and
+    # flushes from the request path, at most once per flush interval. Records of requests that
+    # ended less than an interval after the last flush wait for the next request: after an
+    # idle second, one more request (one worker, so it reaches it) delivers them all.
     Case("uwsgi_nothreads", capacity=1, processes=1, version="2.0.26", workers=1, concurrency=1,
-         requests=4, poke_after_idle_s=1.0),
+         requests=4, poke_after_idle_s=1.0,
+         log_says="Python threads support is disabled"),
 ]
 
 

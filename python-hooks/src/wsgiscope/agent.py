@@ -9,7 +9,10 @@ new records wait in the bounded buffer, so memory stays bounded by two buffers' 
 
 Where background threads never run (uWSGI without --enable-threads) the flusher's heartbeat
 goes stale; a request thread then flushes inline after its request ended, bounded by
-``inline_flush_timeout_s`` and at most once per flush interval.
+``inline_flush_timeout_s`` and at most once per flush interval. Where the server says its
+threads stall between requests (``uwsgi.has_threads == 0``: uWSGI <= 2.0.26 keeps the GIL while
+it waits for a request) no flusher is started at all: a flusher frozen in mid-send would hold
+the flush lock, so every flush is inline.
 
 After ``fork()`` the child gets a fresh instance (new pid/worker, started_unix_us, seq 0,
 empty buffer and occupancy, new locks) and starts its flusher lazily on its first request.
@@ -128,6 +131,7 @@ class Agent:
         self._flush_lock = threading.Lock()
         self._stop = threading.Event()
         self.started = False
+        self.inline_only = False
         self.heartbeat_ns = self.anchor_perf_ns
         self.inline_check_ns = self.anchor_perf_ns + self._interval_ns()
         self.resource: Optional[dict[str, Any]] = None
@@ -183,9 +187,12 @@ class Agent:
             if self.listen_port is None and port.isdigit():
                 self.listen_port = int(port)
             self.heartbeat_ns = self.clock.perf_ns()
+            self.inline_only = threads_stall_between_requests(self._modules)
             self.started = True
         with contextlib.suppress(Exception):
             install_uwsgi_atexit(self._modules)
+        if self.inline_only:
+            return
         # without a thread the inline flush takes over once the heartbeat is stale
         with contextlib.suppress(Exception):
             self._thread_factory(self._run).start()
@@ -234,7 +241,7 @@ class Agent:
     def inline_check(self, now_ns: int) -> None:
         """Called by a request thread after its request ended, at most once per interval."""
         self.inline_check_ns = now_ns + self._interval_ns()
-        if self.started and now_ns - self.heartbeat_ns > self.stale_ns():
+        if self.started and (self.inline_only or now_ns - self.heartbeat_ns > self.stale_ns()):
             self.flush(self.config.inline_flush_timeout_s, wait_s=0.0)
 
     # -- batches -----------------------------------------------------------------------------
@@ -324,6 +331,13 @@ def _at_exit() -> None:
     for agent in list(_AGENTS):
         with contextlib.suppress(Exception):
             agent.shutdown()
+
+
+def threads_stall_between_requests(modules: Any) -> bool:
+    """True under uWSGI without thread support (``uwsgi.has_threads == 0``, uWSGI <= 2.0.26
+    without --enable-threads): the worker holds the GIL while it waits for a request."""
+    uwsgi = modules.get("uwsgi")
+    return uwsgi is not None and hasattr(uwsgi, "opt") and getattr(uwsgi, "has_threads", 1) == 0
 
 
 def install_uwsgi_atexit(modules: Any) -> bool:
