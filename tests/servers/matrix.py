@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import time
 from dataclasses import dataclass, field
+from importlib import metadata
 from typing import Dict, Optional
 
 import pytest
@@ -60,8 +61,6 @@ def skip_unless_available(mode: str) -> str:
 
 
 def distribution_version(name: str) -> str:
-    from importlib import metadata
-
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
@@ -88,8 +87,11 @@ def check_case(case: Case, collector, start_server) -> Scrape:
 
     if case.log_says:
         assert case.log_says in server.log_path.read_text(errors="replace")
-    counted = wait_for(lambda: (lambda s: s if count(s) >= expected else None)(scrape(collector.url)),
-                       20, f"{expected} requests counted")
+    def all_counted() -> Optional[Scrape]:
+        s = scrape(collector.url)
+        return s if count(s) >= expected else None
+
+    counted = wait_for(all_counted, 20, f"{expected} requests counted")
     server_time_s = counted.total("http_server_request_duration_seconds_sum")
     assert server_time_s >= case.requests * SLEEP_MS / 1000
 
