@@ -105,6 +105,12 @@ else
 fi
 
 pytest_suite pytest:python-hooks python-hooks/tests
+# Every other real-process suite under tests/ (servers, prometheus, ...), then the end-to-end one.
+for dir in tests/*/; do
+  dir="${dir%/}"
+  [ "$dir" = tests/e2e ] && continue
+  ls "$dir"/test_*.py >/dev/null 2>&1 && pytest_suite "pytest:$(basename "$dir")" "$dir"
+done
 pytest_suite pytest:e2e tests/e2e
 
 echo
