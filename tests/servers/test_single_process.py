@@ -14,9 +14,9 @@ CASES = [
          concurrency=3, requests=9, source="configured"),
     # one OS thread: the app's time.sleep blocks the loop, so requests run one after another
     Case("bjoern", capacity=1, processes=1, version=distribution_version("bjoern"), concurrency=2,
-         requests=4, cpu_attributable=False),
+         requests=4, cpu_attributable=False, busy_is_sleeps=True),
     Case("meinheld", capacity=1, processes=1, version=distribution_version("meinheld"),
-         concurrency=2, requests=4, cpu_attributable=False),
+         concurrency=2, requests=4, cpu_attributable=False, busy_is_sleeps=True),
     Case("wsgiref", capacity=1, processes=1, version="0.2", concurrency=1, requests=3),
 ]
 
