@@ -16,11 +16,15 @@ export default tseslint.config(
     ],
   },
   {
-    files: ['packages/protocol/**/*.ts', 'collector/**/*.ts'],
+    files: ['packages/protocol/**/*.ts', 'packages/dashboards/**/*.ts', 'collector/**/*.ts'],
     extends: [eslint.configs.recommended, ...tseslint.configs.strictTypeChecked],
     languageOptions: {
       parserOptions: {
-        project: ['packages/protocol/tsconfig.test.json', 'collector/tsconfig.test.json'],
+        project: [
+          'packages/protocol/tsconfig.test.json',
+          'packages/dashboards/tsconfig.test.json',
+          'collector/tsconfig.test.json',
+        ],
         tsconfigRootDir: import.meta.dirname,
       },
     },

@@ -80,11 +80,11 @@ check bootstrap bash scripts/bootstrap.sh
 check eslint npx --no-install eslint .
 
 TS_PROJECTS=()
-for dir in packages/protocol collector; do
+for dir in packages/protocol packages/dashboards collector; do
   [ -f "$dir/tsconfig.json" ] && TS_PROJECTS+=("$dir")
 done
 if [ ${#TS_PROJECTS[@]} -gt 0 ]; then
-  check typecheck npx --no-install tsc -b "${TS_PROJECTS[@]}"
+  check typecheck npm run --silent typecheck   # sources and test files of every workspace
 else
   echo "test.sh: no TypeScript project found; counting typecheck as failed" >&2
   record typecheck 0 1 0 0
