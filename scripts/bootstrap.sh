@@ -44,17 +44,19 @@ node_modules_fresh() {
 }
 
 node_deps() {
+  # Under `npm test --silent` npm exports npm_config_loglevel=silent to us; the explicit
+  # --loglevel below keeps nested npm errors in the logs (the fallback greps them).
   node_modules_fresh && return 0
   if [ -d node_modules ] || [ ! -f package-lock.json ]; then
     # Incremental and non-destructive: someone may be using node_modules right now.
-    run npm-install "npm install could not install the node dependencies" npm install --no-audit --no-fund
+    run npm-install "npm install could not install the node dependencies" npm install --no-audit --no-fund --loglevel=warn
     return
   fi
-  if ! run npm-ci "npm ci could not install the locked node dependencies" npm ci --no-audit --no-fund; then
+  if ! run npm-ci "npm ci could not install the locked node dependencies" npm ci --no-audit --no-fund --loglevel=warn; then
     if grep -q "in sync" "$LOG_DIR/npm-ci.log"; then
       echo "bootstrap: package-lock.json is out of sync with package.json; falling back to npm install" >&2
       failed=0
-      run npm-install "npm install could not install the node dependencies" npm install --no-audit --no-fund
+      run npm-install "npm install could not install the node dependencies" npm install --no-audit --no-fund --loglevel=warn
       return
     fi
     return 1
@@ -63,7 +65,7 @@ node_deps() {
 
 node_build() {
   local projects=() dir
-  for dir in packages/protocol collector; do
+  for dir in packages/protocol packages/dashboards collector; do
     [ -f "$dir/tsconfig.json" ] && projects+=("$dir")
   done
   [ ${#projects[@]} -eq 0 ] && return 0
