@@ -179,3 +179,44 @@ def test_buffered_requests_are_flushed_at_exit(collector: Collector) -> None:
     """)
     subprocess.run([sys.executable, "-c", script], check=True, timeout=30)
     assert collector.requests() == 7
+
+
+class RetryAfterTransport(FakeTransport):
+    """Answers RETRY with a Retry-After of ``delay_s`` once, then DELIVERED."""
+
+    def __init__(self, delay_s: float) -> None:
+        super().__init__(Outcome.RETRY)
+        self.delay_s = delay_s
+        self.retry_after_s: Any = None
+
+    def send(self, body: bytes, timeout_s: float) -> Outcome:
+        outcome = super().send(body, timeout_s)
+        self.retry_after_s = self.delay_s if outcome is Outcome.RETRY else None
+        return outcome
+
+
+def test_retry_after_from_the_collector_delays_the_resend() -> None:
+    clock = FakeClock()
+    transport = RetryAfterTransport(5.0)
+    agent = make_agent(clock=clock, transport=transport)
+    mw = Middleware(fixtureapps.hello, agent)
+    call(mw)
+    assert not agent.flush(1.0)
+    clock.advance(4900)
+    assert not agent.flush(1.0)
+    assert len(transport.bodies) == 1  # asked to wait 5 s: nothing sent at 4.9 s
+    clock.advance(100)
+    assert agent.flush(1.0)
+    assert [b["seq"] for b in transport.bodies] == [0, 0, 1]
+
+
+def test_exit_flush_does_not_wait_for_retry_after() -> None:
+    transport = RetryAfterTransport(60.0)
+    agent = make_agent(transport=transport)
+    mw = Middleware(fixtureapps.hello, agent)
+    call(mw)
+    agent.started = True
+    assert not agent.flush(1.0)
+    agent.shutdown()
+    resent = transport.bodies[1]
+    assert (resent["seq"], len(resent["requests"]["status"])) == (0, 1)

@@ -4,8 +4,9 @@ design: request threads only touch the occupancy (one lock) and the record buffe
 and read two plain attributes (``started``, ``inline_check_ns``). Everything else runs on the
 daemon flusher thread: it wakes every ``sample_interval_s`` (recording how late it woke), and
 every ``flush_interval_s`` drains the buffer, takes a process sample and POSTs a batch. A batch
-that fails with a retryable outcome is kept (same seq) and re-sent first next time; meanwhile
-new records wait in the bounded buffer, so memory stays bounded by two buffers' worth.
+that fails with a retryable outcome is kept (same seq) and re-sent first next time (not before
+the collector's ``Retry-After``, when it sent one); meanwhile new records wait in the bounded
+buffer, so memory stays bounded by two buffers' worth.
 
 Where background threads never run (uWSGI without --enable-threads) the flusher's heartbeat
 goes stale; a request thread then flushes inline after its request ended, bounded by
@@ -127,6 +128,7 @@ class Agent:
             self.sampler.rebase()
         self.seq = 0
         self._pending: Optional[tuple[bytes, int]] = None
+        self._retry_at_ns = 0  # a Retry-After from the collector: no send before this
         self._lags_us: list[int] = []
         self._flush_lock = threading.Lock()
         self._stop = threading.Event()
@@ -210,6 +212,7 @@ class Agent:
         """Stop the flusher and send what is buffered, within ``exit_flush_timeout_s``."""
         again = self._stop.is_set()
         self._stop.set()
+        self._retry_at_ns = 0  # last chance: try once more even if asked to wait
         if self.started and not (again and self._pending is None and len(self.buffer) == 0):
             self.flush(self.config.exit_flush_timeout_s, wait_s=self.config.exit_flush_timeout_s)
 
@@ -284,7 +287,10 @@ class Agent:
         if self.resource is None:
             return False
         clock = self.clock
-        deadline = clock.perf_ns() + int(timeout_s * 1e9)
+        now = clock.perf_ns()
+        if self._pending is not None and now < self._retry_at_ns:
+            return False  # the collector asked us to wait (Retry-After); records wait in the buffer
+        deadline = now + int(timeout_s * 1e9)
         if self._pending is not None and not self._deliver(deadline):
             return False
         limit = self.config.max_batch_records
@@ -311,6 +317,9 @@ class Agent:
         except Exception:
             outcome = Outcome.RETRY
         if outcome is Outcome.RETRY:
+            delay_s = getattr(self.transport, "retry_after_s", None)
+            if isinstance(delay_s, (int, float)) and delay_s > 0:
+                self._retry_at_ns = self.clock.perf_ns() + int(delay_s * 1e9)
             return False
         if outcome is Outcome.REFUSED:
             self.buffer.count_dropped(records)
