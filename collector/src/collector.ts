@@ -8,7 +8,7 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Aggregator } from './aggregate/aggregator';
+import type { Aggregator } from './aggregate/aggregator';
 import type { CollectorConfig } from './config';
 import { Exposition } from './export/exposition';
 import { BearerToken } from './ingest/auth';
@@ -16,6 +16,9 @@ import { RateLimiter } from './ingest/rateLimit';
 import { SelfMetricsBridge } from './self/bridge';
 import { SelfMetrics } from './self/selfMetrics';
 import { createApp } from './server';
+import { LiveFeedingAggregator } from './live/feed';
+import { liveRoutes } from './live/routes';
+import { LiveState } from './live/state';
 
 export interface RunningCollector {
   url: string;
@@ -29,7 +32,9 @@ export function expiryIntervalMs(workerExpirySeconds: number): number {
 }
 
 export async function startCollector(config: CollectorConfig, nowMs: () => number = Date.now): Promise<RunningCollector> {
-  const aggregator = new Aggregator({
+  const live = new LiveState({ routes: config.routes, workerExpiryMs: config.workerExpirySeconds * 1000, nowMs });
+  const page = liveRoutes(live);
+  const aggregator = new LiveFeedingAggregator(live, {
     maxSeriesPerMetric: config.maxSeriesPerMetric,
     routes: config.routes,
     workerExpiryMs: config.workerExpirySeconds * 1000,
@@ -44,6 +49,7 @@ export async function startCollector(config: CollectorConfig, nowMs: () => numbe
     maxBodyBytes: config.maxBodyBytes,
     token: config.token === undefined ? undefined : new BearerToken(config.token),
     rateLimiter: config.rateLimitBatchesPerSecond > 0 ? new RateLimiter(config.rateLimitBatchesPerSecond, nowMs) : undefined,
+    live: page.router,
   });
 
   const server: Server = await new Promise((resolve, reject) => {
@@ -62,6 +68,7 @@ export async function startCollector(config: CollectorConfig, nowMs: () => numbe
     aggregator,
     close: async () => {
       clearInterval(expiryTimer);
+      page.broadcaster.stop();
       await new Promise<void>((resolve) => {
         server.close(() => {
           resolve();

@@ -2,7 +2,7 @@
  * Thin express wiring: POST /v1/batches, GET /metrics, GET /healthz. Everything it serves is
  * built elsewhere and injected, so tests can mount it on port 0 with a fake clock.
  */
-import type { NextFunction, Request, Response } from 'express';
+import type { NextFunction, Request, Response, Router } from 'express';
 import express from 'express';
 import type { Aggregator } from './aggregate/aggregator';
 import type { Exposition } from './export/exposition';
@@ -19,6 +19,8 @@ export interface AppOptions {
   maxBodyBytes: number;
   token?: BearerToken | undefined;
   rateLimiter?: RateLimiter | undefined;
+  /** The live page's routes (GET /, /live/*, /api/live/*), when served. */
+  live?: Router | undefined;
 }
 
 export function createApp(options: AppOptions): express.Express {
@@ -35,6 +37,8 @@ export function createApp(options: AppOptions): express.Express {
   app.get('/healthz', (_req, res) => {
     res.status(200).json({ status: 'ok', workers: options.aggregator.workerCount() });
   });
+
+  if (options.live !== undefined) app.use(options.live);
 
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: 'not found' });

@@ -1,0 +1,53 @@
+// The time-series charts (uPlot, served by the collector from node_modules; no CDN).
+/* global uPlot */
+
+const CHARTS = [
+  { id: 'rate', title: 'Requests per second', series: [['rate', 'requests/s', '#2563eb'], ['errors', '5xx/s', '#dc2626']] },
+  { id: 'latency', title: 'Latency (ms)', series: [['p50_ms', 'p50', '#16a34a'], ['p95_ms', 'p95', '#d97706'], ['p99_ms', 'p99', '#dc2626']] },
+  { id: 'queue', title: 'Queue time (ms, requests with X-Request-Start)', series: [['queue_mean_ms', 'mean', '#7c3aed'], ['queue_p95_ms', 'p95', '#db2777']] },
+  {
+    id: 'phases', title: 'Phases (mean ms per request)', series: [
+      ['phase_queue_ms', 'queue', '#9ca3af'], ['phase_read_ms', 'read body', '#0ea5e9'], ['phase_app_ms', 'app', '#16a34a'],
+      ['phase_body_ms', 'iterate', '#84cc16'], ['phase_write_ms', 'write', '#f97316'],
+    ],
+  },
+  { id: 'busy', title: 'Busy threads vs capacity (all workers)', series: [['busy_threads', 'busy', '#2563eb'], ['capacity_threads', 'capacity', '#9ca3af']] },
+  { id: 'util', title: 'Utilisation and process CPU', series: [['utilization', 'utilisation (ratio)', '#dc2626'], ['cpu_cores', 'CPU (cores)', '#0d9488']] },
+];
+
+export class Charts {
+  constructor(container) {
+    this.plots = CHARTS.map((spec) => {
+      const box = document.createElement('div');
+      box.className = 'chart';
+      box.dataset.chart = spec.id;
+      const h = document.createElement('h3');
+      h.textContent = spec.title;
+      box.append(h);
+      container.append(box);
+      const opts = {
+        width: Math.max(300, box.clientWidth - 16),
+        height: 170,
+        legend: { live: false },
+        cursor: { drag: { x: false, y: false } },
+        scales: { x: { time: true } },
+        series: [{}, ...spec.series.map(([, label, stroke]) => ({ label, stroke, width: 1.5, spanGaps: false }))],
+        axes: [{}, { size: 50 }],
+      };
+      const plot = new uPlot(opts, [[], ...spec.series.map(() => [])], box);
+      return { spec, plot, box };
+    });
+    window.addEventListener('resize', () => {
+      for (const { plot, box } of this.plots) plot.setSize({ width: Math.max(300, box.clientWidth - 16), height: 170 });
+    });
+  }
+
+  update(series) {
+    for (const { spec, plot, box } of this.plots) {
+      plot.setData([series.time, ...spec.series.map(([key]) => series[key])]);
+      // Test hook: the last value of the first series, as drawn.
+      const first = series[spec.series[0][0]];
+      box.dataset.last = String(first.length > 0 ? first[first.length - 1] : '');
+    }
+  }
+}
