@@ -6,6 +6,11 @@ Starts the real collector, then for each repeat runs gunicorn (2 workers x 4 thr
 once bare and once with `-c python:wsgiscope.gunicorn`, drives it with wrk for the same
 time, and reports requests/s. Runs alternate (bare, shim, bare, shim, ...) so drift on
 this shared machine hits both alike; the figure that matters is the median ratio.
+
+Requests/s on a 2-core machine shared with other work is noisy, so the bench also reports
+the server's CPU time per request (master + workers, user + system, from /proc): at
+saturation throughput is bounded by it, and it is far less sensitive to neighbours. The
+ratio bare/shim of CPU per request is the throughput ratio a saturated server would see.
 Loopback only; every process is stopped at the end.
 """
 
@@ -71,15 +76,35 @@ def gunicorn(port: int, shim: bool, collector_port: int) -> subprocess.Popen[byt
     return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
 
 
-def wrk(url: str, seconds: int, connections: int) -> float:
+def wrk(url: str, seconds: int, connections: int) -> tuple[float, int]:
+    """(requests/s, requests completed)."""
     out = subprocess.run(
         ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", url],
         capture_output=True, text=True, check=True,
     ).stdout
-    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    if not match:
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    count = re.search(r"(\d+) requests in", out)
+    if not rate or not count:
         raise SystemExit(f"could not read wrk output:\n{out}")
-    return float(match.group(1))
+    return float(rate.group(1)), int(count.group(1))
+
+
+def process_tree_cpu_s(root_pid: int) -> float:
+    """User + system CPU seconds of root_pid and its direct children (gunicorn's workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(entry), int(fields[1])
+        if root_pid in (pid, ppid):
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
 
 
 def main() -> None:
@@ -91,6 +116,7 @@ def main() -> None:
 
     collector, collector_port = start_collector()
     results: Dict[str, List[float]] = {"bare": [], "wsgiscope": []}
+    cpu_per_request: Dict[str, List[float]] = {"bare": [], "wsgiscope": []}
     server: Optional[subprocess.Popen[bytes]] = None
     try:
         for _ in range(args.repeats):
@@ -100,7 +126,10 @@ def main() -> None:
                 url = f"http://127.0.0.1:{port}/"
                 wait_http(url)
                 wrk(url, 1, args.connections)  # warm-up
-                runs.append(wrk(url, args.seconds, args.connections))
+                cpu0 = process_tree_cpu_s(server.pid)
+                rate, count = wrk(url, args.seconds, args.connections)
+                cpu_per_request[name].append((process_tree_cpu_s(server.pid) - cpu0) / count)
+                runs.append(rate)
                 server.send_signal(signal.SIGTERM)
                 server.wait(timeout=30)
                 server = None
@@ -114,9 +143,15 @@ def main() -> None:
     for name, values in results.items():
         print(f"{name:<10} median {statistics.median(values):>9.0f} req/s   runs "
               + " ".join(f"{v:.0f}" for v in values))
+    for name, values in cpu_per_request.items():
+        print(f"{name:<10} median {statistics.median(values) * 1e6:>9.1f} CPU-us/request   runs "
+              + " ".join(f"{v * 1e6:.1f}" for v in values))
     ratios = [s / b for b, s in zip(results["bare"], results["wsgiscope"])]
-    print(f"with shim / without = {statistics.median(ratios):.3f} (median of paired runs;"
-          f" target >= 0.970)")
+    print(f"with shim / without, req/s            = {statistics.median(ratios):.3f}"
+          " (median of paired runs; target >= 0.970)")
+    cpu_ratios = [b / s for b, s in zip(cpu_per_request["bare"], cpu_per_request["wsgiscope"])]
+    print(f"with shim / without, 1/CPU per request = {statistics.median(cpu_ratios):.3f}"
+          " (throughput ratio at saturation; median of paired runs)")
 
 
 if __name__ == "__main__":
