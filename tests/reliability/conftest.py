@@ -1,0 +1,59 @@
+"""Fixtures: the e2e helpers (real collector, servers through launch.py, always torn down), plus a
+collector started with extra options and a fault injector in front of it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Callable, Iterator, List
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))  # tests.e2e, examples.load
+
+from tests.e2e.conftest import start_server  # noqa: E402,F401
+from tests.e2e.support.processes import Collector  # noqa: E402
+
+from .faults import FaultyCollector  # noqa: E402
+
+ENV_PREFIX = "WSGISCOPE_COLLECTOR_"
+CollectorFactory = Callable[..., Collector]
+
+
+@pytest.fixture
+def start_collector(tmp_path: Path) -> Iterator[CollectorFactory]:
+    """``start_collector(worker_expiry_s=60, TOKEN="t", MAX_BODY_BYTES=4096, ...)``: a real collector;
+    the keyword options are its WSGISCOPE_COLLECTOR_* variables (flags win, env is only read at start)."""
+    started: List[Collector] = []
+
+    def start(worker_expiry_s: float = 60.0, **options: object) -> Collector:
+        collector = Collector(tmp_path, worker_expiry_s=worker_expiry_s)
+        started.append(collector)
+        with pytest.MonkeyPatch.context() as patch:
+            for name in [k for k in os.environ if k.startswith(ENV_PREFIX)]:
+                patch.delenv(name)
+            for name, value in options.items():
+                patch.setenv(ENV_PREFIX + name, str(value))
+            return collector.start()
+
+    yield start
+    for collector in started:
+        collector.stop()
+
+
+@pytest.fixture
+def start_fault() -> Iterator[Callable[..., FaultyCollector]]:
+    """``start_fault(upstream_url, mode, ...)``: a FaultyCollector, closed after the test."""
+    started: List[FaultyCollector] = []
+
+    def start(upstream: str, mode: str = "forward", **kwargs: object) -> FaultyCollector:
+        fault = FaultyCollector(upstream, mode, **kwargs)  # type: ignore[arg-type]
+        started.append(fault)
+        return fault
+
+    yield start
+    for fault in started:
+        fault.close()
