@@ -28,17 +28,6 @@ const FIELDS = 12;
 /** Seconds in the future a record may claim (clock skew between hosts). */
 const FUTURE_SLACK_SECONDS = 5;
 
-/** One request, the fields the per-second view needs (microseconds; queue null = unknown). */
-export interface SecondRecord {
-  endUs: number;
-  durationUs: number;
-  status: number;
-  queueUs: number | null;
-  readUs: number;
-  appUs: number;
-  writeUs: number;
-}
-
 /** The charts' data: one array element per second, oldest first (null where nothing was seen). */
 export interface SecondSeries {
   time: number[];
@@ -87,24 +76,24 @@ export class SecondRing {
     return slot;
   }
 
-  /** Count one request into the slot `slot()` returned. */
-  addRequest(slot: number, r: SecondRecord): void {
+  /** Count one request (µs; queue null = unknown) into the slot `slot()` returned. */
+  addRequest(slot: number, durationUs: number, status: number, queueUs: number | null, readUs: number, appUs: number, writeUs: number): void {
     const v = this.values;
     const b = slot * FIELDS;
     v[b + F_COUNT]! += 1;
-    if (r.status >= 500) v[b + F_ERRORS]! += 1;
-    v[b + F_DURATION]! += r.durationUs;
-    if (r.queueUs !== null) {
+    if (status >= 500) v[b + F_ERRORS]! += 1;
+    v[b + F_DURATION]! += durationUs;
+    if (queueUs !== null) {
       v[b + F_QUEUE_COUNT]! += 1;
-      v[b + F_QUEUE]! += r.queueUs;
-      this.queues[slot * LOG_BUCKETS + logBucket(r.queueUs)]! += 1;
+      v[b + F_QUEUE]! += queueUs;
+      this.queues[slot * LOG_BUCKETS + logBucket(queueUs)]! += 1;
     }
-    const app = Math.max(0, r.appUs - r.readUs);
-    v[b + F_READ]! += r.readUs;
+    const app = Math.max(0, appUs - readUs);
+    v[b + F_READ]! += readUs;
     v[b + F_APP]! += app;
-    v[b + F_WRITE]! += r.writeUs;
-    v[b + F_BODY]! += Math.max(0, r.durationUs - r.readUs - app - r.writeUs);
-    this.durations[slot * LOG_BUCKETS + logBucket(r.durationUs)]! += 1;
+    v[b + F_WRITE]! += writeUs;
+    v[b + F_BODY]! += Math.max(0, durationUs - readUs - app - writeUs);
+    this.durations[slot * LOG_BUCKETS + logBucket(durationUs)]! += 1;
   }
 
   /**

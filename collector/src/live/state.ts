@@ -171,24 +171,15 @@ export class LiveState {
     const routes = this.routeTally === undefined ? undefined : r.route;
     let cachedSecond = NaN;
     let cachedSlot = -1;
-    const record = { endUs: 0, durationUs: 0, status: 0, queueUs: null as number | null, readUs: 0, appUs: 0, writeUs: 0 };
     for (let i = 0; i < n; i++) {
       const duration = duration_us[i]!;
-      const end = start_unix_us[i]! + duration;
-      const second = Math.floor(end / 1e6);
+      const second = Math.floor((start_unix_us[i]! + duration) / 1e6);
       if (second !== cachedSecond) {
         cachedSecond = second;
         cachedSlot = this.seconds.slot(second, nowSecond);
       }
       if (cachedSlot < 0) continue;
-      record.endUs = end;
-      record.durationUs = duration;
-      record.status = status[i]!;
-      record.queueUs = queue_us[i] ?? null;
-      record.readUs = read_us[i]!;
-      record.appUs = app_us[i]!;
-      record.writeUs = write_us[i]!;
-      this.seconds.addRequest(cachedSlot, record);
+      this.seconds.addRequest(cachedSlot, duration, status[i]!, queue_us[i] ?? null, read_us[i]!, app_us[i]!, write_us[i]!);
       if (routes !== undefined) this.routeTally!.add(second, routes[i] ?? '', 1, duration, nowSecond);
     }
   }

@@ -1,0 +1,144 @@
+// The live page's cost, in two parts.
+//
+//     npm run build && node bench/live_page.mjs [--seconds 2] [--repeats 5]
+//
+// 1. ingest: decode + aggregate serialized batches in process (as bench/collector_ingest.mjs),
+//    once with the plain Aggregator and once with the LiveFeedingAggregator the collector runs
+//    (which also feeds the live page's state). Records are stamped "now", so the live state
+//    does its full per-record work (records older than its history would be skipped cheaply).
+//    Runs alternate between the two so a busy shared machine hurts both alike.
+// 2. snapshot: 200 workers x 10,000 records/s in all (50 per worker per second, 1 % of them
+//    long) for 30 simulated seconds on a fake clock, then the size and build time of one
+//    snapshot (what the SSE stream sends each second) and one SSE frame.
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const { decodeBatch } = require(join(root, 'packages/protocol/dist/index.js'));
+const { Aggregator } = require(join(root, 'collector/dist/aggregate/aggregator.js'));
+const { LiveFeedingAggregator } = require(join(root, 'collector/dist/live/feed.js'));
+const { LiveState } = require(join(root, 'collector/dist/live/state.js'));
+const { sseFrame } = require(join(root, 'collector/dist/live/sse.js'));
+
+function arg(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+const SECONDS = arg('seconds', 2);
+const REPEATS = arg('repeats', 5);
+
+let seed = 7;
+const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+
+function batchObject(worker, seq, records, endUs, threads) {
+  const cols = {
+    start_unix_us: [], method: [], status: [], duration_us: [], queue_us: [], read_us: [], app_us: [],
+    first_byte_us: [], write_us: [], cpu_us: [], bytes_in: [], bytes_out: [], error: [], thread: [],
+  };
+  for (let i = 0; i < records; i++) {
+    const long = rand() < 0.01;
+    const duration = long ? 500_000 + Math.floor(rand() * 1_500_000) : Math.floor(rand() * rand() * 50_000) + 200;
+    const end = endUs - Math.floor(((records - i) / records) * 1e6);
+    cols.start_unix_us.push(end - duration);
+    cols.method.push('GET');
+    cols.status.push(i % 50 === 0 ? 500 : 200);
+    cols.duration_us.push(duration);
+    cols.queue_us.push(i % 3 === 0 ? null : Math.floor(rand() * 5000));
+    cols.read_us.push(Math.floor(rand() * 100));
+    cols.app_us.push(Math.floor(duration * 0.8));
+    cols.first_byte_us.push(Math.floor(duration * 0.85));
+    cols.write_us.push(Math.floor(duration * 0.1));
+    cols.cpu_us.push(Math.floor(duration * rand()));
+    cols.bytes_in.push(0);
+    cols.bytes_out.push(1000);
+    cols.error.push(null);
+    cols.thread.push(i % threads);
+  }
+  return {
+    protocol_version: 1,
+    resource: {
+      service_name: 'bench', server: 'gunicorn', server_version: '23.0.0', worker_class: 'gthread',
+      python_version: '3.11.7', shim_version: '0.1.0', host: 'bench', pid: 1000 + worker,
+      worker: `bench:${1000 + worker}`, started_unix_us: endUs - 3600e6, capacity_threads: threads,
+      capacity_processes: null, capacity_source: 'detected', cpu_attributable: true,
+    },
+    seq,
+    requests: cols,
+    samples: [{
+      time_unix_us: endUs, active_requests: 2, busy_threads: 2, busy_thread_us: seq * 2e6,
+      oldest_request_age_us: 1000, cpu_user_us: seq * 3e5, cpu_system_us: seq * 1e4,
+      rss_bytes: 50_000_000, os_threads: 6, gc_collections: seq, sampler_lag_us: [100],
+      dropped_records: 0,
+    }],
+  };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (n) => `${(n / 1e6).toFixed(2)} M`;
+
+function ingestRate(makeAggregator) {
+  const WORKERS = 8;
+  const aggregator = makeAggregator();
+  const seqs = new Array(WORKERS).fill(0);
+  const texts = Array.from({ length: WORKERS }, (_, w) => JSON.stringify(batchObject(w, 0, 2000, Date.now() * 1000, 4)));
+  let records = 0;
+  let ns = 0n;
+  const end = process.hrtime.bigint() + BigInt(SECONDS * 1e9);
+  while (process.hrtime.bigint() < end) {
+    for (let w = 0; w < WORKERS; w++) {
+      const text = texts[w].replace(/"seq":\d+/, `"seq":${++seqs[w]}`);
+      const t = process.hrtime.bigint();
+      const result = decodeBatch(text);
+      const { accepted } = aggregator.ingest(result.batch);
+      ns += process.hrtime.bigint() - t;
+      records += accepted;
+    }
+  }
+  return records / (Number(ns) / 1e9);
+}
+
+const plain = [];
+const withLive = [];
+for (let r = 0; r < REPEATS; r++) {
+  plain.push(ingestRate(() => new Aggregator({ workerExpiryMs: 3_600_000 })));
+  withLive.push(ingestRate(() => new LiveFeedingAggregator(new LiveState({ workerExpiryMs: 3_600_000 }), { workerExpiryMs: 3_600_000 })));
+}
+console.log(`node ${process.version}, ${REPEATS} alternating repeats of ${SECONDS} s`);
+console.log(`decode + aggregate            : median ${fmt(median(plain))} records/s  [${plain.map(fmt).join(', ')}]`);
+console.log(`decode + aggregate + live page: median ${fmt(median(withLive))} records/s  [${withLive.map(fmt).join(', ')}]`);
+console.log(`live page share of ingest cost: ${((1 - median(withLive) / median(plain)) * 100).toFixed(1)} %`);
+
+// Part 2: a big fleet on a fake clock.
+const WORKERS = 200;
+const PER_WORKER_PER_S = 50;
+let nowMs = Math.floor(Date.now() / 1000) * 1000;
+const live = new LiveState({ nowMs: () => nowMs });
+const feeding = new LiveFeedingAggregator(live, { nowMs: () => nowMs });
+const batches = [];
+for (let s = 0; s < 30; s++) {
+  nowMs += 1000;
+  for (let w = 0; w < WORKERS; w++) batches.push(batchObject(w, s, PER_WORKER_PER_S, nowMs * 1000, 4));
+}
+nowMs -= 30_000;
+let fed = 0;
+const feedStart = process.hrtime.bigint();
+for (let s = 0; s < 30; s++) {
+  nowMs += 1000;
+  for (let w = 0; w < WORKERS; w++) fed += feeding.ingest(batches[s * WORKERS + w]).accepted;
+}
+const feedMs = Number(process.hrtime.bigint() - feedStart) / 1e6;
+const times = [];
+let json = '';
+for (let i = 0; i < 20; i++) {
+  const t = process.hrtime.bigint();
+  json = JSON.stringify(live.snapshot());
+  times.push(Number(process.hrtime.bigint() - t) / 1e6);
+}
+const snap = JSON.parse(json);
+console.log(`\n${WORKERS} workers x ${PER_WORKER_PER_S} records/s = ${WORKERS * PER_WORKER_PER_S} records/s for 30 s: ${fed} records aggregated + fed in ${feedMs.toFixed(0)} ms`);
+console.log(`snapshot (JSON.stringify included): median ${median(times).toFixed(1)} ms, max ${Math.max(...times).toFixed(1)} ms`);
+console.log(`snapshot size: ${(json.length / 1024).toFixed(0)} KiB; SSE frame ${(sseFrame('snapshot', json, 1).length / 1024).toFixed(0)} KiB`);
+console.log(`  timeline: ${snap.timeline.workers.length} of ${snap.timeline.workers_total} workers, ${snap.timeline.rows_shown} rows shown of ${snap.timeline.rows_overlapping} kept, sampled=${snap.timeline.sampled}`);
+console.log(`  workers table: ${snap.workers.length} rows; series: ${snap.series.time.length} seconds; last settled rate ${snap.series.rate.at(-1)}/s`);
