@@ -7,7 +7,7 @@ from examples.servers._api import Launch, LaunchOptions
 
 SERVER = "uvicorn"
 DESCRIPTION = (
-    "uvicorn, native ASGI app: --workers processes (default 2) x 1 event loop; "
+    "uvicorn, native ASGI app: --workers processes (default 1) x 1 event loop; "
     "--threads = concurrency limit (default 64); --app ignored"
 )
 

@@ -7,7 +7,7 @@ from examples.servers._api import Launch, LaunchOptions
 
 SERVER = "uvicorn"
 DESCRIPTION = (
-    "uvicorn + a2wsgi: --workers processes (default 2) x --threads adapter threads (default 4); "
+    "uvicorn + a2wsgi: --workers processes (default 1) x --threads adapter threads (default 4); "
     "--app ignored"
 )
 
