@@ -190,7 +190,8 @@ export class LiveState {
     if (n === 0) return;
     // Rows this batch may use so that the ring holds about the whole timeline window.
     const spanS = Math.min(this.o.timelineSeconds, Math.max(0.05, (now - entry.lastBatchMs) / 1000));
-    const budget = Math.max(1, Math.ceil((this.o.timelineCapacity * spanS) / this.o.timelineSeconds));
+    // A ring not yet full takes everything it has room for: no thinning at low rates.
+    const budget = Math.max(1, Math.ceil((this.o.timelineCapacity * spanS) / this.o.timelineSeconds), this.o.timelineCapacity - entry.ring.length);
     const stride = Math.max(1, Math.ceil(n / budget));
     if (stride > 1) entry.lastSampledMs = now;
     const long = this.o.longRequestUs;

@@ -45,9 +45,10 @@ export class Charts {
   update(series) {
     for (const { spec, plot, box } of this.plots) {
       plot.setData([series.time, ...spec.series.map(([key]) => series[key])]);
-      // Test hook: the last value of the first series, as drawn.
-      const first = series[spec.series[0][0]];
-      box.dataset.last = String(first.length > 0 ? first[first.length - 1] : '');
+      // Test hooks, from the data just drawn: the last second and the first series' maximum.
+      const first = series[spec.series[0][0]].filter((v) => v !== null);
+      box.dataset.lastTime = String(series.time.length > 0 ? series.time[series.time.length - 1] : '');
+      box.dataset.max = String(first.length > 0 ? Math.max(...first) : '');
     }
   }
 }

@@ -23,12 +23,13 @@ function rows(tbody, n) {
 function meter(row, index, value, capacity) {
   const c = cell(row, index);
   let bar = c.querySelector('.meter');
-  let label = c.querySelector('span');
+  let label = c.querySelector('.meter-label');
   if (bar === null) {
     bar = document.createElement('span');
     bar.className = 'meter';
     bar.append(document.createElement('i'));
     label = document.createElement('span');
+    label.className = 'meter-label';
     c.replaceChildren(bar, label);
   }
   const ratio = capacity > 0 && value !== null ? Math.min(1, value / capacity) : 0;

@@ -64,7 +64,9 @@ export function drawTimeline(canvas, timeline) {
     ctx.moveTo(px, AXIS_PX - 4);
     ctx.lineTo(px, cssHeight);
     ctx.stroke();
-    ctx.fillText(s === 0 ? 'now' : `-${s} s`, px - 12, 10);
+    ctx.textAlign = s === 0 ? 'right' : 'center';
+    ctx.fillText(s === 0 ? 'now' : `-${s} s`, px, 10);
+    ctx.textAlign = 'left';
   }
 
   const laneIndex = new Map(lanes.map((lane, i) => [`${lane.worker}\u0000${lane.thread}`, i]));
