@@ -74,7 +74,7 @@ jest.setTimeout(60_000);
   }
 
   async function updates(): Promise<number> {
-    return Number(await page.evaluate(() => document.body.dataset.updates ?? '0'));
+    return Number((await page.getAttribute('body', 'data-updates')) ?? '0');
   }
 
   it('shows long requests holding every thread and short ones behind them, with moving charts', async () => {

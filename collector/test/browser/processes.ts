@@ -54,15 +54,15 @@ export function freePort(): Promise<number> {
 /** Poll `check` every 100 ms until it returns a value other than undefined, or fail after `timeoutMs`. */
 export async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  let last: unknown;
+  let last: string | undefined;
   for (;;) {
     try {
       const value = await check();
       if (value !== undefined) return value;
     } catch (err) {
-      last = err;
+      last = err instanceof Error ? err.message : String(err);
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last === undefined ? '' : `: ${String(last)}`}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last === undefined ? '' : `: ${last}`}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -78,7 +78,7 @@ export async function startGunicorn(collectorUrl: string, service: string): Prom
       env: { ...process.env, WSGISCOPE_COLLECTOR_URL: collectorUrl, WSGISCOPE_SERVICE_NAME: service, WSGISCOPE_FLUSH_INTERVAL: '0.25' },
     },
   );
-  child.stderr?.resume();
+  child.stderr.resume();
   const url = `http://127.0.0.1:${port}`;
   await waitFor('gunicorn to answer', 30_000, async () => ((await fetch(`${url}/hello`)).ok ? true : undefined));
   return { child, url };
