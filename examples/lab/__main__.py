@@ -1,7 +1,7 @@
 """``python -m examples.lab`` (``npm run lab --``): run the matrix, write the report.
 
-    npm run lab -- --servers gunicorn_sync,gunicorn_gthread --scenarios hello,sleep --duration 4
-    npm run lab -- --servers all --scenarios all --duration 5 --out docs/lab
+npm run lab -- --servers gunicorn_sync,gunicorn_gthread --scenarios hello,sleep --duration 4
+npm run lab -- --servers all --scenarios all --duration 5 --out docs/lab
 """
 
 from __future__ import annotations
@@ -17,20 +17,39 @@ from examples.lab.matrix import RunConfig, run_matrix
 from examples.lab.report import write_report
 from examples.lab.scenarios import parse_scenarios
 
-DEFAULT_SERVERS = ("gunicorn_sync", "gunicorn_gthread", "gunicorn_gevent", "uwsgi_processes", "uwsgi_threads",
-                   "mod_wsgi", "waitress", "cheroot", "bjoern", "meinheld", "uvicorn_asgi", "uvicorn_wsgi_adapter")
+DEFAULT_SERVERS = (
+    "gunicorn_sync",
+    "gunicorn_gthread",
+    "gunicorn_gevent",
+    "uwsgi_processes",
+    "uwsgi_threads",
+    "mod_wsgi",
+    "waitress",
+    "cheroot",
+    "bjoern",
+    "meinheld",
+    "uvicorn_asgi",
+    "uvicorn_wsgi_adapter",
+)
 MAX_DURATION_S = 60.0
 
 
 def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="npm run lab --", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--servers", default="all", help=f"comma-separated launcher modes, or all ({','.join(DEFAULT_SERVERS)})")
+    parser = argparse.ArgumentParser(
+        prog="npm run lab --", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--servers", default="all", help=f"comma-separated launcher modes, or all ({','.join(DEFAULT_SERVERS)})"
+    )
     parser.add_argument("--scenarios", default="all", help="comma-separated scenarios, or all")
     parser.add_argument("--duration", type=float, default=5.0, help="seconds of load per cell (default 5, max 60)")
     parser.add_argument("--connections", type=int, default=16, help="closed-loop connections (default 16)")
-    parser.add_argument("--nginx", action="store_true", help="put nginx in front (sets X-Request-Start: real queue time)")
-    parser.add_argument("--out", default="docs/lab", help="report folder; the run goes to OUT/RUN_ID (default docs/lab)")
+    parser.add_argument(
+        "--nginx", action="store_true", help="put nginx in front (sets X-Request-Start: real queue time)"
+    )
+    parser.add_argument(
+        "--out", default="docs/lab", help="report folder; the run goes to OUT/RUN_ID (default docs/lab)"
+    )
     parser.add_argument("--run-id", help="name of the run's folder (default: a timestamp)")
     args = parser.parse_args(argv)
     if not 0.5 <= args.duration <= MAX_DURATION_S:
@@ -48,7 +67,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.nginx and nginx.available() is None:
         print("lab: --nginx needs nginx (apt-get install nginx)", file=sys.stderr)
         return 2
-    servers = list(DEFAULT_SERVERS) if args.servers == "all" else [s.strip() for s in args.servers.split(",") if s.strip()]
+    servers = (
+        list(DEFAULT_SERVERS) if args.servers == "all" else [s.strip() for s in args.servers.split(",") if s.strip()]
+    )
     try:
         scenarios = parse_scenarios(args.scenarios)
     except ValueError as exc:

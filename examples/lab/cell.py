@@ -1,4 +1,4 @@
-"""One cell of the matrix: a running server × one scenario → what the client and the shim saw.
+"""One cell of the matrix: a running server x one scenario → what the client and the shim saw.
 
 design: the server process lives for all of its scenarios (one start per server keeps the
 full matrix short); each cell is the difference between a scrape taken when the server is idle
@@ -48,10 +48,14 @@ class CellResult:
 
     def to_dict(self) -> Dict[str, Any]:
         return {
-            "server": self.server, "scenario": self.scenario, "load_s": self.load_s, "tail_s": self.tail_s,
+            "server": self.server,
+            "scenario": self.scenario,
+            "load_s": self.load_s,
+            "tail_s": self.tail_s,
             "client": self.client.to_dict() if self.client else None,
             "shim": self.shim.to_dict() if self.shim else None,
-            "checks": self.checks, "error": self.error,
+            "checks": self.checks,
+            "error": self.error,
         }
 
 
@@ -86,21 +90,42 @@ def warm_up(url: str, scenario: Scenario) -> None:
 
 def drive(url: str, scenario: Scenario, duration_s: float, connections: int, work_dir: Path) -> ClientView:
     if scenario.driver == "paced":
-        return paced.run(url, rate_per_s=scenario.rate_per_s, duration_s=duration_s, path=scenario.path,
-                         long_every=scenario.long_every, long_path=scenario.long_path)
+        return paced.run(
+            url,
+            rate_per_s=scenario.rate_per_s,
+            duration_s=duration_s,
+            path=scenario.path,
+            long_every=scenario.long_every,
+            long_path=scenario.long_path,
+        )
     conns = scenario.connections or connections
     slow_result: List[ClientView] = []
     slow_thread: Optional[threading.Thread] = None
     if scenario.slow_clients:
+
         def slow() -> None:
-            slow_result.append(slowclient.run(
-                url, clients=scenario.slow_clients, duration_s=duration_s, upload_bytes=SLOW_UPLOAD_BYTES,
-                upload_s=SLOW_UPLOAD_S, download_bytes=SLOW_DOWNLOAD_BYTES,
-                read_bytes_per_s=SLOW_READ_BYTES_PER_S))
+            slow_result.append(
+                slowclient.run(
+                    url,
+                    clients=scenario.slow_clients,
+                    duration_s=duration_s,
+                    upload_bytes=SLOW_UPLOAD_BYTES,
+                    upload_s=SLOW_UPLOAD_S,
+                    download_bytes=SLOW_DOWNLOAD_BYTES,
+                    read_bytes_per_s=SLOW_READ_BYTES_PER_S,
+                )
+            )
+
         slow_thread = threading.Thread(target=slow, daemon=True)
         slow_thread.start()
-    view = wrk.run(url + scenario.path, method=scenario.method, body_bytes=scenario.body_bytes,
-                   connections=conns, duration_s=duration_s, work_dir=work_dir)
+    view = wrk.run(
+        url + scenario.path,
+        method=scenario.method,
+        body_bytes=scenario.body_bytes,
+        connections=conns,
+        duration_s=duration_s,
+        work_dir=work_dir,
+    )
     if slow_thread is None:
         return view
     slow_thread.join(duration_s + 60)
@@ -110,8 +135,9 @@ def drive(url: str, scenario: Scenario, duration_s: float, connections: int, wor
     return combine("wrk+slow", view, parts)
 
 
-def checks(client: ClientView, shim: ShimView, load_s: float, in_flight_bound: int,
-           scenario: Scenario) -> Dict[str, Any]:
+def checks(
+    client: ClientView, shim: ShimView, load_s: float, in_flight_bound: int, scenario: Scenario
+) -> Dict[str, Any]:
     """Do the two views agree? Counts: the shim may see up to ``in_flight_bound`` more (requests
     a closed-loop client abandoned at its deadline) plus the client's errors, never fewer.
     Throughput within 5 %. Mean latency: the shim cannot see more than the client, which also
@@ -127,8 +153,11 @@ def checks(client: ClientView, shim: ShimView, load_s: float, in_flight_bound: i
     out["shim_rate_per_s"] = shim_rate
     out["rate_diff_ratio"] = (shim_rate - client_rate) / client_rate if client_rate else None
     out["rate_ok"] = client_rate > 0 and abs(shim_rate - client_rate) <= (
-        0.05 * client_rate + allowed / client.elapsed_s)
-    out["utilisation"] = shim.busy_thread_s / (shim.capacity_threads * load_s) if shim.capacity_threads and load_s else None
+        0.05 * client_rate + allowed / client.elapsed_s
+    )
+    out["utilisation"] = (
+        shim.busy_thread_s / (shim.capacity_threads * load_s) if shim.capacity_threads and load_s else None
+    )
     out["cpu_cores"] = shim.process_cpu_s / load_s if load_s else None
     if client.mean_s is not None and shim.mean_s is not None:
         out["outside_app_mean_s"] = client.mean_s - shim.mean_s
@@ -138,14 +167,24 @@ def checks(client: ClientView, shim: ShimView, load_s: float, in_flight_bound: i
     # Little's law: busy-thread-seconds should be the sum of request durations (threads servers)
     total_s = (shim.mean_s or 0.0) * shim.requests
     out["busy_vs_durations"] = shim.busy_thread_s / total_s if total_s > 0 else None
-    if scenario.expected_app_s is not None and shim.phase_mean_s.get("app") is not None:
-        out["app_vs_expected"] = shim.phase_mean_s["app"] / scenario.expected_app_s
+    app_s = shim.phase_mean_s.get("app")
+    if scenario.expected_app_s is not None and app_s is not None:
+        out["app_vs_expected"] = app_s / scenario.expected_app_s
     out["agree"] = bool(out["count_ok"] and out["rate_ok"] and out["latency_ok"])
     return out
 
 
-def run_cell(server: str, url: str, collector_url: str, service: str, scenario: Scenario,
-             duration_s: float, connections: int, work_dir: Path) -> CellResult:
+def run_cell(
+    server: str,
+    *,
+    url: str,
+    collector_url: str,
+    service: str,
+    scenario: Scenario,
+    duration_s: float,
+    connections: int,
+    work_dir: Path,
+) -> CellResult:
     result = CellResult(server, scenario.name)
     try:
         warm_up(url, scenario)
@@ -153,8 +192,12 @@ def run_cell(server: str, url: str, collector_url: str, service: str, scenario: 
         started = time.perf_counter()
         client = drive(url, scenario, duration_s, connections, work_dir)
         load_end = time.monotonic()
-        after, drained_at = settled(collector_url, service, at_least=before.total(
-            "http_server_request_duration_seconds_count", service_name=service) + client.completed)
+        after, drained_at = settled(
+            collector_url,
+            service,
+            at_least=before.total("http_server_request_duration_seconds_count", service_name=service)
+            + client.completed,
+        )
         # Requests a closed-loop client left queued are served after it stopped: the window the
         # server worked is the load plus that tail (seen at scrape resolution, ~ +-0.2 s).
         result.tail_s = max(0.0, drained_at - load_end - TAIL_OFFSET_S)

@@ -9,9 +9,9 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from examples.lab.cell import CellResult  # noqa: E402
+from examples.lab.cell import CellResult
 
 Grid = Dict[str, Dict[str, CellResult]]  # scenario -> server -> cell
 Series = Tuple[str, Callable[[CellResult], Optional[float]]]
@@ -28,8 +28,17 @@ def _grid_axes(n: int) -> Tuple[plt.Figure, List[plt.Axes]]:
     return fig, flat[:n]
 
 
-def _bars(path: Path, grid: Grid, servers: Sequence[str], series: Sequence[Series], ylabel: str,
-          title: str, stacked: bool = False, log: bool = False) -> Path:
+def _bars(
+    path: Path,
+    grid: Grid,
+    servers: Sequence[str],
+    series: Sequence[Series],
+    *,
+    ylabel: str,
+    title: str,
+    stacked: bool = False,
+    log: bool = False,
+) -> Path:
     scenarios = list(grid)
     fig, axes = _grid_axes(len(scenarios))
     width = 0.8 / (1 if stacked else len(series))
@@ -49,8 +58,12 @@ def _bars(path: Path, grid: Grid, servers: Sequence[str], series: Sequence[Serie
                 ax.bar([x - 0.4 + width * (i + 0.5) for x in xs], values, width, label=label)
         ax.set_title(scenario, fontsize=9)
         ax.set_xticks(list(range(len(servers))))
-        ax.set_xticklabels([s.replace("gunicorn_", "gu_").replace("uvicorn_", "uv_") for s in servers],
-                           rotation=45, ha="right", fontsize=7)
+        ax.set_xticklabels(
+            [s.replace("gunicorn_", "gu_").replace("uvicorn_", "uv_") for s in servers],
+            rotation=45,
+            ha="right",
+            fontsize=7,
+        )
         ax.tick_params(axis="y", labelsize=7)
         ax.set_ylabel(ylabel, fontsize=7)
         if log:
@@ -90,33 +103,83 @@ def _outside(c: CellResult) -> Optional[float]:
 
 def write_charts(folder: Path, grid: Grid, servers: Sequence[str], with_queue: bool) -> List[Path]:
     paths = [
-        _bars(folder / "throughput.png", grid, servers,
-              [("client", lambda c: c.client.rate_per_s if c.client else None),
-               ("shim", lambda c: c.checks.get("shim_rate_per_s"))],
-              "requests/s", "Throughput: load generator vs shim", log=False),
-        _bars(folder / "latency.png", grid, servers,
-              [("client p50", _ms(lambda c: c.client.p50_s if c.client else None)),
-               ("shim p50", _ms(lambda c: c.shim.p50_s if c.shim else None)),
-               ("client p99", _ms(lambda c: c.client.p99_s if c.client else None)),
-               ("shim p99", _ms(lambda c: c.shim.p99_s if c.shim else None))],
-              "ms (log)", "Latency percentiles: client vs shim (shim: histogram buckets)", log=True),
-        _bars(folder / "phases.png", grid, servers,
-              [("read_body", _ms(_phase("read_body"))), ("app (excl. read)", _ms(_app_excl_read)),
-               ("write", _ms(_phase("write"))), ("outside the app (client − shim)", _ms(_outside))],
-              "ms per request (mean)", "Where a request's time goes (means)", stacked=True),
-        _bars(folder / "utilisation.png", grid, servers,
-              [("utilisation", lambda c: c.checks.get("utilisation"))],
-              "busy threads / capacity", "Utilisation: Δbusy-thread-seconds / (capacity × window)"),
-        _bars(folder / "cpu.png", grid, servers,
-              [("process CPU (cores)", lambda c: c.checks.get("cpu_cores"))],
-              "cores", "Process CPU of all workers (2 cores here)"),
-        _bars(folder / "rss.png", grid, servers,
-              [("RSS MB", lambda c: c.shim.rss_bytes / 1e6 if c.shim else None)],
-              "MB", "Resident memory, all workers, end of cell"),
+        _bars(
+            folder / "throughput.png",
+            grid,
+            servers,
+            [
+                ("client", lambda c: c.client.rate_per_s if c.client else None),
+                ("shim", lambda c: c.checks.get("shim_rate_per_s")),
+            ],
+            ylabel="requests/s",
+            title="Throughput: load generator vs shim",
+            log=False,
+        ),
+        _bars(
+            folder / "latency.png",
+            grid,
+            servers,
+            [
+                ("client p50", _ms(lambda c: c.client.p50_s if c.client else None)),
+                ("shim p50", _ms(lambda c: c.shim.p50_s if c.shim else None)),
+                ("client p99", _ms(lambda c: c.client.p99_s if c.client else None)),
+                ("shim p99", _ms(lambda c: c.shim.p99_s if c.shim else None)),
+            ],
+            ylabel="ms (log)",
+            title="Latency percentiles: client vs shim (shim: histogram buckets)",
+            log=True,
+        ),
+        _bars(
+            folder / "phases.png",
+            grid,
+            servers,
+            [
+                ("read_body", _ms(_phase("read_body"))),
+                ("app (excl. read)", _ms(_app_excl_read)),
+                ("write", _ms(_phase("write"))),
+                ("outside the app (client - shim)", _ms(_outside)),
+            ],
+            ylabel="ms per request (mean)",
+            title="Where a request's time goes (means)",
+            stacked=True,
+        ),
+        _bars(
+            folder / "utilisation.png",
+            grid,
+            servers,
+            [("utilisation", lambda c: c.checks.get("utilisation"))],
+            ylabel="busy threads / capacity",
+            title="Utilisation: Δbusy-thread-seconds / (capacity x window)",
+        ),
+        _bars(
+            folder / "cpu.png",
+            grid,
+            servers,
+            [("process CPU (cores)", lambda c: c.checks.get("cpu_cores"))],
+            ylabel="cores",
+            title="Process CPU of all workers (2 cores here)",
+        ),
+        _bars(
+            folder / "rss.png",
+            grid,
+            servers,
+            [("RSS MB", lambda c: c.shim.rss_bytes / 1e6 if c.shim else None)],
+            ylabel="MB",
+            title="Resident memory, all workers, end of cell",
+        ),
     ]
     if with_queue:
-        paths.append(_bars(folder / "queue.png", grid, servers,
-                           [("queue mean", _ms(lambda c: c.shim.queue_mean_s if c.shim else None)),
-                            ("queue p99", _ms(lambda c: c.shim.queue_p99_s if c.shim else None))],
-                           "ms", "Queue time (nginx X-Request-Start → app start)"))
+        paths.append(
+            _bars(
+                folder / "queue.png",
+                grid,
+                servers,
+                [
+                    ("queue mean", _ms(lambda c: c.shim.queue_mean_s if c.shim else None)),
+                    ("queue p99", _ms(lambda c: c.shim.queue_p99_s if c.shim else None)),
+                ],
+                ylabel="ms",
+                title="Queue time (nginx X-Request-Start → app start)",
+            )
+        )
     return paths

@@ -21,7 +21,7 @@ class ClientView:
     p99_s: Optional[float] = None
     max_s: Optional[float] = None
     # per kind of request where a driver tells them apart (paced: short/long; slow clients)
-    groups: Dict[str, "ClientView"] = field(default_factory=dict)
+    groups: Dict[str, ClientView] = field(default_factory=dict)
 
     @property
     def rate_per_s(self) -> float:
@@ -37,18 +37,23 @@ def percentile(ordered: List[float], q: float) -> Optional[float]:
     """Nearest-rank percentile of a sorted list (None when empty)."""
     if not ordered:
         return None
-    rank = max(1, int(round(q * len(ordered) + 0.5)))
+    rank = max(1, round(q * len(ordered) + 0.5))
     return ordered[min(len(ordered), rank) - 1]
 
 
-def from_latencies(driver: str, latencies_s: List[float], errors: int, non_2xx: int,
-                   elapsed_s: float) -> ClientView:
+def from_latencies(driver: str, latencies_s: List[float], errors: int, non_2xx: int, elapsed_s: float) -> ClientView:
     ordered = sorted(latencies_s)
     return ClientView(
-        driver=driver, completed=len(ordered), errors=errors, non_2xx=non_2xx, elapsed_s=elapsed_s,
+        driver=driver,
+        completed=len(ordered),
+        errors=errors,
+        non_2xx=non_2xx,
+        elapsed_s=elapsed_s,
         mean_s=sum(ordered) / len(ordered) if ordered else None,
-        p50_s=percentile(ordered, 0.50), p90_s=percentile(ordered, 0.90),
-        p99_s=percentile(ordered, 0.99), max_s=ordered[-1] if ordered else None,
+        p50_s=percentile(ordered, 0.50),
+        p90_s=percentile(ordered, 0.90),
+        p99_s=percentile(ordered, 0.99),
+        max_s=ordered[-1] if ordered else None,
     )
 
 
@@ -59,8 +64,15 @@ def combine(driver: str, main: ClientView, parts: Dict[str, ClientView]) -> Clie
     completed = sum(v.completed for v in views)
     weighted = sum((v.mean_s or 0.0) * v.completed for v in views)
     return ClientView(
-        driver=driver, completed=completed, errors=sum(v.errors for v in views),
-        non_2xx=sum(v.non_2xx for v in views), elapsed_s=main.elapsed_s,
+        driver=driver,
+        completed=completed,
+        errors=sum(v.errors for v in views),
+        non_2xx=sum(v.non_2xx for v in views),
+        elapsed_s=main.elapsed_s,
         mean_s=weighted / completed if completed else None,
-        p50_s=main.p50_s, p90_s=main.p90_s, p99_s=main.p99_s, max_s=main.max_s, groups=dict(parts),
+        p50_s=main.p50_s,
+        p90_s=main.p90_s,
+        p99_s=main.p99_s,
+        max_s=main.max_s,
+        groups=dict(parts),
     )

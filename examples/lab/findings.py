@@ -44,16 +44,20 @@ def _outside_app(cells: Cells) -> List[str]:
         return []
     worst = max(known, key=lambda k: known[k])
     c = cells[worst]
-    return [f"Largest time outside the app (client mean − shim mean, i.e. waiting for a worker, in the "
-            f"backlog or in a busy loop): {worst}, {_ms(known[worst])} of {_ms(c.client.mean_s if c.client else None)}."]
+    return [
+        f"Largest time outside the app (client mean - shim mean, i.e. waiting for a worker, in the "
+        f"backlog or in a busy loop): {worst}, {_ms(known[worst])} of {_ms(c.client.mean_s if c.client else None)}."
+    ]
 
 
 def hello(cells: Cells) -> List[str]:
     out = _throughput(cells)
     apps = {k: (c.shim.mean_s or 0.0) for k, c in cells.items() if c.shim}
     if apps:
-        out.append(f"The shim's mean request time stays below {_ms(max(apps.values()))} everywhere: "
-                   "almost all of the client's latency is the server's own HTTP and connection handling.")
+        out.append(
+            f"The shim's mean request time stays below {_ms(max(apps.values()))} everywhere: "
+            "almost all of the client's latency is the server's own HTTP and connection handling."
+        )
     return out
 
 
@@ -62,8 +66,10 @@ def cpu(cells: Cells) -> List[str]:
     for k, c in sorted(cells.items()):
         app, cpu_s = _phase(c, "app"), c.shim.cpu_mean_s if c.shim else None
         if app and cpu_s and app > 1.3 * cpu_s:
-            out.append(f"{k}: app phase {_ms(app)} for {_ms(cpu_s)} of CPU per request — the thread waited "
-                       f"{app / cpu_s:.1f}× its CPU time (other threads of the process held the GIL).")
+            out.append(
+                f"{k}: app phase {_ms(app)} for {_ms(cpu_s)} of CPU per request — the thread waited "
+                f"{app / cpu_s:.1f}x its CPU time (other threads of the process held the GIL)."
+            )
     cores = {k: c.checks.get("cpu_cores") for k, c in cells.items() if c.checks.get("cpu_cores") is not None}
     if cores:
         top = max(cores, key=lambda k: cores[k] or 0.0)
@@ -75,19 +81,27 @@ def sleep(cells: Cells) -> List[str]:
     out = _throughput(cells)
     full = [k for k, c in cells.items() if (c.checks.get("utilisation") or 0) >= 0.9]
     if full:
-        out.append(f"Utilisation ≥ 90 % (every thread busy, the rest queue outside the app): {', '.join(sorted(full))}.")
+        out.append(
+            f"Utilisation ≥ 90 % (every thread busy, the rest queue outside the app): {', '.join(sorted(full))}."
+        )
     out += _outside_app(cells)
     return out
 
 
 def mixed(cells: Cells) -> List[str]:
-    short = {k: c.client.groups["short"].p99_s for k, c in cells.items()
-             if c.client and "short" in c.client.groups and c.client.groups["short"].p99_s is not None}
+    short = {
+        k: c.client.groups["short"].p99_s
+        for k, c in cells.items()
+        if c.client and "short" in c.client.groups and c.client.groups["short"].p99_s is not None
+    }
     if len(short) < 2:
         return _throughput(cells)
     best, worst = min(short, key=lambda k: short[k] or 0.0), max(short, key=lambda k: short[k] or 0.0)
-    return [f"Short (10 ms) requests, client p99: {_ms(short[best])} on {best} vs {_ms(short[worst])} on "
-            f"{worst} — on the latter they wait behind the 1 s ones."] + _outside_app(cells)
+    return [
+        f"Short (10 ms) requests, client p99: {_ms(short[best])} on {best} vs {_ms(short[worst])} on "
+        f"{worst} — on the latter they wait behind the 1 s ones.",
+        *_outside_app(cells),
+    ]
 
 
 def upload(cells: Cells) -> List[str]:
@@ -98,7 +112,9 @@ def upload(cells: Cells) -> List[str]:
         high = max(reads, key=lambda k: reads[k] or 0.0)
         out.append(f"Longest read_body phase: {high}, {_ms(reads[high])} per 1 MB body.")
         if low:
-            out.append(f"read_body under 0.5 ms (the server had the body in memory before calling the app): {', '.join(low)}.")
+            out.append(
+                f"read_body under 0.5 ms (the server had the body in memory before calling the app): {', '.join(low)}."
+            )
     return out
 
 
@@ -113,11 +129,16 @@ def download(cells: Cells) -> List[str]:
 
 def backend(cells: Cells) -> List[str]:
     out = _throughput(cells)
-    ratios = {k: (c.shim.cpu_mean_s or 0) / (c.shim.mean_s or 1) for k, c in cells.items()
-              if c.shim and c.shim.cpu_mean_s is not None and c.shim.mean_s}
+    ratios = {
+        k: (c.shim.cpu_mean_s or 0) / (c.shim.mean_s or 1)
+        for k, c in cells.items()
+        if c.shim and c.shim.cpu_mean_s is not None and c.shim.mean_s
+    }
     if ratios:
-        out.append(f"CPU is at most {max(ratios.values()) * 100:.1f} % of the request's wall time "
-                   "where it is attributable: threads are busy while idle, waiting for the back end.")
+        out.append(
+            f"CPU is at most {max(ratios.values()) * 100:.1f} % of the request's wall time "
+            "where it is attributable: threads are busy while idle, waiting for the back end."
+        )
     return out + _outside_app(cells)
 
 
@@ -137,8 +158,13 @@ def slow_clients(cells: Cells, baseline: Optional[Cells] = None) -> List[str]:
 
 
 RULES: Dict[str, Callable[[Cells], List[str]]] = {
-    "hello": hello, "cpu": cpu, "sleep": sleep, "mixed": mixed, "upload": upload,
-    "download": download, "backend": backend,
+    "hello": hello,
+    "cpu": cpu,
+    "sleep": sleep,
+    "mixed": mixed,
+    "upload": upload,
+    "download": download,
+    "backend": backend,
 }
 
 

@@ -1,4 +1,4 @@
-"""Run servers × scenarios: one collector and one slow back end per run, one server process per
+"""Run servers x scenarios: one collector and one slow back end per run, one server process per
 server (optionally behind nginx), a plain-text progress line per cell with an ETA."""
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from examples.lab.cell import CellResult, run_cell
 from examples.lab.scenarios import Scenario
 from tests.e2e.support.processes import REPO_ROOT, Collector, Server, stop_process_group
 
-SERVER_SETUP_S = 4.0  # rough per-server start/stop cost, for the ETA only
-CELL_OVERHEAD_S = 2.5
+CELL_OVERHEAD_S = 2.5  # warm-up and settling, for the first ETA only
 
 
 @dataclass(frozen=True)
@@ -34,8 +33,13 @@ class RunConfig:
 def slow_backend(log_dir: Path) -> Iterator[str]:
     log = open(log_dir / "backend.log", "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
-        [sys.executable, "-m", "examples.app.backend", "--port", "0"], cwd=REPO_ROOT,
-        stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+        [sys.executable, "-m", "examples.app.backend", "--port", "0"],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         assert process.stdout is not None
         line = process.stdout.readline().decode()
@@ -59,12 +63,15 @@ def progress_line(index: int, total: int, cell: CellResult, eta_s: float) -> str
     c, s = cell.client, cell.shim
     agree = "agree" if cell.checks.get("agree") else "DIFFER"
     p99 = f"{c.p99_s * 1000:.0f}" if c.p99_s is not None else "-"
-    return (f"{head} client {c.completed:>6} req {c.rate_per_s:>7.1f}/s p99 {p99:>5} ms | "
-            f"shim {s.requests:>6.0f} req | {agree}  (ETA {_eta(eta_s)})")
+    return (
+        f"{head} client {c.completed:>6} req {c.rate_per_s:>7.1f}/s p99 {p99:>5} ms | "
+        f"shim {s.requests:>6.0f} req | {agree}  (ETA {_eta(eta_s)})"
+    )
 
 
-def run_matrix(config: RunConfig, log: Callable[[str], None] = print,
-               work_dir: Optional[Path] = None) -> List[CellResult]:
+def run_matrix(
+    config: RunConfig, log: Callable[[str], None] = print, work_dir: Optional[Path] = None
+) -> List[CellResult]:
     total = len(config.servers) * len(config.scenarios)
     per_cell = config.duration_s + CELL_OVERHEAD_S
     results: List[CellResult] = []
@@ -74,12 +81,17 @@ def run_matrix(config: RunConfig, log: Callable[[str], None] = print,
         backend_url = stack.enter_context(slow_backend(work))
         collector = Collector(work).start()
         stack.callback(collector.stop)
-        log(f"lab: {len(config.servers)} servers x {len(config.scenarios)} scenarios, "
-            f"{config.duration_s:g} s each; collector {collector.url}, back end {backend_url}")
-        for server_no, mode in enumerate(config.servers):
+        log(
+            f"lab: {len(config.servers)} servers x {len(config.scenarios)} scenarios, "
+            f"{config.duration_s:g} s each; collector {collector.url}, back end {backend_url}"
+        )
+        for mode in config.servers:
             service = f"lab-{mode}"
-            env = {"WSGISCOPE_SERVICE_NAME": service, "WSGISCOPE_FLUSH_INTERVAL": "0.2",
-                   "EXAMPLE_BACKEND_URL": backend_url}
+            env = {
+                "WSGISCOPE_SERVICE_NAME": service,
+                "WSGISCOPE_FLUSH_INTERVAL": "0.2",
+                "EXAMPLE_BACKEND_URL": backend_url,
+            }
             server = Server(mode, work, collector.url, env=env)
             front: Optional[nginx.Nginx] = None
             try:
@@ -96,12 +108,20 @@ def run_matrix(config: RunConfig, log: Callable[[str], None] = print,
                 continue
             try:
                 for scenario in config.scenarios:
-                    cell = run_cell(mode, url, collector.url, service, scenario, config.duration_s,
-                                    config.connections, work)
+                    cell = run_cell(
+                        mode,
+                        url=url,
+                        collector_url=collector.url,
+                        service=service,
+                        scenario=scenario,
+                        duration_s=config.duration_s,
+                        connections=config.connections,
+                        work_dir=work,
+                    )
                     results.append(cell)
-                    remaining_cells = total - len(results)
-                    remaining_servers = len(config.servers) - server_no - 1
-                    eta = remaining_cells * per_cell + remaining_servers * SERVER_SETUP_S
+                    # measured pace once cells have run; the estimate only before the first
+                    pace = (time.monotonic() - started) / len(results) if results else per_cell
+                    eta = (total - len(results)) * max(pace, per_cell)
                     log(progress_line(len(results), total, cell, eta))
             finally:
                 if front is not None:

@@ -65,7 +65,7 @@ class Nginx:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout_s: float = 15.0) -> "Nginx":
+    def start(self, timeout_s: float = 15.0) -> Nginx:
         binary = available()
         if not binary:
             raise RuntimeError("nginx is not installed (apt-get install nginx)")
@@ -73,13 +73,20 @@ class Nginx:
         conf = self.prefix / "nginx.conf"
         conf.write_text(render(self.prefix, self.port, self.upstream_port))
         log = open(self.prefix / "stderr.log", "wb")  # noqa: SIM115 - owned by the child
-        self.process = subprocess.Popen([str(binary), "-p", str(self.prefix), "-c", str(conf)],
-                                        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            [str(binary), "-p", str(self.prefix), "-c", str(conf)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         log.close()
         try:
-            wait_for(lambda: self.process is not None and self.process.poll() is None and port_accepts(self.port),
-                     timeout_s, f"nginx to listen on {self.port}")
+            wait_for(
+                lambda: self.process is not None and self.process.poll() is None and port_accepts(self.port),
+                timeout_s,
+                f"nginx to listen on {self.port}",
+            )
         except AssertionError as exc:
             self.stop()
             raise RuntimeError(f"{exc}\n{log_tail(self.prefix / 'stderr.log')}") from None

@@ -27,8 +27,16 @@ async def _one(host: str, port: int, path: str, timeout_s: float) -> int:
     return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/") else 0
 
 
-async def _run(host: str, port: int, rate_per_s: float, duration_s: float, paths: List[Tuple[str, str]],
-               timeout_s: float, max_outstanding: int) -> Dict[str, Tuple[List[float], int, int]]:
+async def _run(
+    host: str,
+    port: int,
+    *,
+    rate_per_s: float,
+    duration_s: float,
+    paths: List[Tuple[str, str]],
+    timeout_s: float,
+    max_outstanding: int,
+) -> Dict[str, Tuple[List[float], int, int]]:
     latencies: Dict[str, List[float]] = {kind: [] for kind, _ in paths}
     errors: Dict[str, int] = dict.fromkeys(latencies, 0)
     non_2xx: Dict[str, int] = dict.fromkeys(latencies, 0)
@@ -65,23 +73,43 @@ async def _run(host: str, port: int, rate_per_s: float, duration_s: float, paths
     return {kind: (latencies[kind], errors[kind], non_2xx[kind]) for kind in latencies}
 
 
-def run(url: str, *, rate_per_s: float, duration_s: float, path: str, long_every: int = 0,
-        long_path: str = "", timeout_s: float = 15.0, max_outstanding: int = 256) -> ClientView:
+def run(
+    url: str,
+    *,
+    rate_per_s: float,
+    duration_s: float,
+    path: str,
+    long_every: int = 0,
+    long_path: str = "",
+    timeout_s: float = 15.0,
+    max_outstanding: int = 256,
+) -> ClientView:
     """Send ``path`` at ``rate_per_s``; every ``long_every``-th request goes to ``long_path``.
     Latencies are reported for all requests and separately for "short" and "long" ones."""
     if not url.startswith("http://127.0.0.1:"):
         raise ValueError(f"the lab only loads loopback servers; got {url}")
-    host, port = "127.0.0.1", int(url.rsplit(":", 1)[1].split("/")[0])
+    host, port = "127.0.0.1", int(url.rsplit(":", 1)[1].split("/", maxsplit=1)[0])
     paths = [("short", path)]
     if long_every > 1:
         paths = [("short", path)] * (long_every - 1) + [("long", long_path)]
     started = time.perf_counter()
-    raw = asyncio.run(_run(host, port, rate_per_s, duration_s, paths, timeout_s, max_outstanding))
+    raw = asyncio.run(
+        _run(
+            host,
+            port,
+            rate_per_s=rate_per_s,
+            duration_s=duration_s,
+            paths=paths,
+            timeout_s=timeout_s,
+            max_outstanding=max_outstanding,
+        )
+    )
     elapsed = max(duration_s, time.perf_counter() - started) if raw else duration_s
     parts = {kind: from_latencies("paced", lat, err, bad, elapsed) for kind, (lat, err, bad) in raw.items()}
     every: List[float] = [x for lat, _, _ in raw.values() for x in lat]
-    total = from_latencies("paced", every, sum(p.errors for p in parts.values()),
-                           sum(p.non_2xx for p in parts.values()), elapsed)
+    total = from_latencies(
+        "paced", every, sum(p.errors for p in parts.values()), sum(p.non_2xx for p in parts.values()), elapsed
+    )
     if len(parts) == 1:
         return total
     return combine("paced", total, parts)

@@ -15,11 +15,11 @@ from examples.lab.matrix import RunConfig
 
 
 def _ms(value: Optional[float], digits: int = 1) -> str:
-    return "–" if value is None else f"{value * 1000:.{digits}f}"
+    return "-" if value is None else f"{value * 1000:.{digits}f}"
 
 
 def _pct(value: Optional[float]) -> str:
-    return "–" if value is None else f"{value * 100:.0f} %"
+    return "-" if value is None else f"{value * 100:.0f} %"
 
 
 def _row(c: CellResult) -> str:
@@ -27,18 +27,25 @@ def _row(c: CellResult) -> str:
         return f"| {c.server} | failed: {(c.error or '').splitlines()[0][:120]} |" + " |" * 12
     cl, s, k = c.client, c.shim, c.checks
     phases = "/".join(_ms(s.phase_mean_s.get(p)) for p in ("read_body", "app", "write"))
-    queue = _ms(s.queue_mean_s) if s.queue_requests else "–"
+    queue = _ms(s.queue_mean_s) if s.queue_requests else "-"
     cores = k.get("cpu_cores")
-    return (f"| {c.server} | {cl.rate_per_s:.1f} / {k.get('shim_rate_per_s', 0):.1f} | {cl.completed} / {s.requests:.0f} "
-            f"| {_ms(cl.p50_s)} / {_ms(s.p50_s)} | {_ms(cl.p99_s)} / {_ms(s.p99_s)} | {_ms(cl.mean_s)} / {_ms(s.mean_s)} "
-            f"| {phases} | {queue} | {_pct(k.get('utilisation'))} | {_ms(s.cpu_mean_s, 2)} "
-            f"| {'–' if cores is None else f'{cores:.2f}'} | {s.rss_bytes / 1e6:.0f} "
-            f"| {'yes' if k.get('agree') else 'NO'} |")
+    return (
+        f"| {c.server} | {cl.rate_per_s:.1f} / {k.get('shim_rate_per_s', 0):.1f} | {cl.completed} / {s.requests:.0f} "
+        f"| {_ms(cl.p50_s)} / {_ms(s.p50_s)} | {_ms(cl.p99_s)} / {_ms(s.p99_s)} | {_ms(cl.mean_s)} / {_ms(s.mean_s)} "
+        f"| {phases} | {queue} | {_pct(k.get('utilisation'))} | {_ms(s.cpu_mean_s, 2)} "
+        f"| {'-' if cores is None else f'{cores:.2f}'} | {s.rss_bytes / 1e6:.0f} "
+        f"| {'yes' if k.get('agree') else 'NO'} |"
+    )
 
 
-HEADER = ("| server | req/s client / shim | requests client / shim | p50 ms client / shim | p99 ms client / shim "
-          "| mean ms client / shim | shim read / app / write ms | queue ms | utilisation | CPU/req ms | cores | RSS MB | agree |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+FRONT_NGINX = "nginx in front (X-Request-Start: real queue time)"
+FRONT_NONE = "no front end (no queue stamp: see the time outside the app)"
+HEADER = (
+    "| server | req/s client / shim | requests client / shim | p50 ms client / shim | p99 ms client / shim "
+    "| mean ms client / shim | shim read / app / write ms | queue ms | utilisation | CPU/req ms "
+    "| cores | RSS MB | agree |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+)
 
 
 def _groups(cells: List[CellResult]) -> List[str]:
@@ -46,8 +53,10 @@ def _groups(cells: List[CellResult]) -> List[str]:
     for c in cells:
         if c.client is None or not c.client.groups:
             continue
-        parts = ", ".join(f"{name}: {g.completed} req, p50 {_ms(g.p50_s)} ms, p99 {_ms(g.p99_s)} ms"
-                          for name, g in c.client.groups.items())
+        parts = ", ".join(
+            f"{name}: {g.completed} req, p50 {_ms(g.p50_s)} ms, p99 {_ms(g.p99_s)} ms"
+            for name, g in c.client.groups.items()
+        )
         lines.append(f"- {c.server} — {parts}")
     return lines
 
@@ -56,12 +65,14 @@ def _disagreements(results: List[CellResult]) -> List[str]:
     out = []
     for c in results:
         if c.error:
-            out.append(f"- {c.server} × {c.scenario}: failed — {c.error.splitlines()[0][:200]}")
+            out.append(f"- {c.server} x {c.scenario}: failed — {c.error.splitlines()[0][:200]}")
         elif not c.checks.get("agree"):
             k = c.checks
             why = [name for name in ("count_ok", "rate_ok", "latency_ok") if not k.get(name)]
-            out.append(f"- {c.server} × {c.scenario}: {', '.join(why)} (count diff {k.get('count_diff')}, "
-                       f"rate diff {_pct(k.get('rate_diff_ratio'))})")
+            out.append(
+                f"- {c.server} x {c.scenario}: {', '.join(why)} (count diff {k.get('count_diff')}, "
+                f"rate diff {_pct(k.get('rate_diff_ratio'))})"
+            )
     return out
 
 
@@ -72,20 +83,36 @@ def write_report(folder: Path, config: RunConfig, results: List[CellResult]) -> 
         grid.setdefault(c.scenario, {})[c.server] = c
     servers = list(dict.fromkeys(c.server for c in results))
     charts = write_charts(folder, grid, servers, config.with_nginx)
-    (folder / "results.json").write_text(json.dumps(
-        {"config": {"servers": list(config.servers), "scenarios": [s.name for s in config.scenarios],
-                    "duration_s": config.duration_s, "connections": config.connections, "nginx": config.with_nginx},
-         "cells": [c.to_dict() for c in results]}, indent=1, default=str))
+    (folder / "results.json").write_text(
+        json.dumps(
+            {
+                "config": {
+                    "servers": list(config.servers),
+                    "scenarios": [s.name for s in config.scenarios],
+                    "duration_s": config.duration_s,
+                    "connections": config.connections,
+                    "nginx": config.with_nginx,
+                },
+                "cells": [c.to_dict() for c in results],
+            },
+            indent=1,
+            default=str,
+        )
+    )
     agree = sum(1 for c in results if c.error is None and c.checks.get("agree"))
     md: List[str] = [
-        f"# wsgiscope lab: {folder.name}", "",
-        f"{len(servers)} servers × {len(grid)} scenarios, {config.duration_s:g} s of load per cell, "
+        f"# wsgiscope lab: {folder.name}",
+        "",
+        f"{len(servers)} servers x {len(grid)} scenarios, {config.duration_s:g} s of load per cell, "
         f"{config.connections} closed-loop connections (wrk) unless a scenario says otherwise; "
-        f"{'nginx in front (X-Request-Start → real queue time)' if config.with_nginx else 'no front end (queue time: see outside-the-app time)'}. "
-        f"Machine: {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}.",
-        "", "Each cell: the load generator's view (left of each `/`) next to the shim's, from two scrapes of the "
+        f"{FRONT_NGINX if config.with_nginx else FRONT_NONE}. Machine: {os.cpu_count()} cores, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}.",
+        "",
+        "Each cell: the load generator's view (left of each `/`) next to the shim's, from two scrapes of the "
         "collector's `/metrics` (see docs/lab.md for what every column means and the agreement rules).",
-        "", f"**Agreement:** {agree} of {len(results)} cells agree (counts, throughput within 5 %, shim mean ≤ client mean).",
+        "",
+        f"**Agreement:** {agree} of {len(results)} cells agree "
+        "(counts, throughput within 5 %, shim mean <= client mean).",
     ]
     bad = _disagreements(results)
     if bad:
@@ -94,7 +121,12 @@ def write_report(folder: Path, config: RunConfig, results: List[CellResult]) -> 
     for scenario in config.scenarios:
         cells = [grid.get(scenario.name, {}).get(s) for s in servers]
         present = [c for c in cells if c is not None]
-        md += [f"## {scenario.name}", "", f"*{scenario.shows}* (`{scenario.method} {scenario.path}`, driver {scenario.driver})", ""]
+        md += [
+            f"## {scenario.name}",
+            "",
+            f"*{scenario.shows}* (`{scenario.method} {scenario.path}`, driver {scenario.driver})",
+            "",
+        ]
         lines = findings(scenario.name, {c.server: c for c in present}, grid)
         md += [f"- {line}" for line in lines] + ([""] if lines else [])
         md += [HEADER, *[_row(c) for c in present], ""]

@@ -32,25 +32,61 @@ SLOW_UPLOAD_S = 1.0
 SLOW_DOWNLOAD_BYTES = 2 * 1024 * 1024
 SLOW_READ_BYTES_PER_S = 2 * 1024 * 1024
 
-SCENARIOS: Dict[str, Scenario] = {s.name: s for s in (
-    Scenario("hello", "raw per-request overhead of each server", "/hello"),
-    Scenario("cpu", "CPU time per request vs wall time; threads contending for the GIL",
-             "/cpu?ms=20", expected_app_s=0.020),
-    Scenario("sleep", "long requests: occupancy pinned at capacity, everyone else queues",
-             "/sleep?ms=100", expected_app_s=0.100),
-    Scenario("mixed", "5 % of 1 s requests among 10 ms ones, open loop at a fixed rate: short "
-             "requests stuck behind long ones", "/sleep?ms=10", driver="paced", rate_per_s=20.0,
-             long_every=20, long_path="/sleep?ms=1000"),
-    Scenario("upload", "1 MB request bodies: time reading wsgi.input, bytes in", "/upload",
-             method="POST", body_bytes=1024 * 1024, connections=8),
-    Scenario("download", "1 MB streamed responses: write time, bytes out",
-             "/download?bytes=1048576&chunk=65536", connections=8),
-    Scenario("backend", "blocking on a 100 ms back end: wall time >> CPU time, threads busy while idle",
-             "/backend?ms=100", expected_app_s=0.100),
-    Scenario("slow_clients", "4 slow clients (trickled 64 KB uploads over 1 s, 2 MB downloads read at "
-             "2 MB/s) next to /hello load: sync workers held hostage, async servers not",
-             "/hello", connections=8, slow_clients=4),
-)}
+SCENARIOS: Dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario("hello", "raw per-request overhead of each server", "/hello"),
+        Scenario(
+            "cpu",
+            "CPU time per request vs wall time; threads contending for the GIL",
+            "/cpu?ms=20",
+            expected_app_s=0.020,
+        ),
+        Scenario(
+            "sleep",
+            "long requests: occupancy pinned at capacity, everyone else queues",
+            "/sleep?ms=100",
+            expected_app_s=0.100,
+        ),
+        Scenario(
+            "mixed",
+            "5 % of 1 s requests among 10 ms ones, open loop at a fixed rate: short requests stuck behind long ones",
+            "/sleep?ms=10",
+            driver="paced",
+            rate_per_s=20.0,
+            long_every=20,
+            long_path="/sleep?ms=1000",
+        ),
+        Scenario(
+            "upload",
+            "1 MB request bodies: time reading wsgi.input, bytes in",
+            "/upload",
+            method="POST",
+            body_bytes=1024 * 1024,
+            connections=8,
+        ),
+        Scenario(
+            "download",
+            "1 MB streamed responses: write time, bytes out",
+            "/download?bytes=1048576&chunk=65536",
+            connections=8,
+        ),
+        Scenario(
+            "backend",
+            "blocking on a 100 ms back end: wall time >> CPU time, threads busy while idle",
+            "/backend?ms=100",
+            expected_app_s=0.100,
+        ),
+        Scenario(
+            "slow_clients",
+            "4 slow clients (trickled 64 KB uploads over 1 s, 2 MB downloads read at "
+            "2 MB/s) next to /hello load: sync workers held hostage, async servers not",
+            "/hello",
+            connections=8,
+            slow_clients=4,
+        ),
+    )
+}
 
 DEFAULT_ORDER: Tuple[str, ...] = tuple(SCENARIOS)
 

@@ -88,10 +88,12 @@ def shim_view(before: Scrape, after: Scrape, service: str) -> ShimView:
     duration = "http_server_request_duration_seconds"
     queue = "wsgi_request_queue_duration_seconds"
     errors = sum(
-        s.value for s in after.select(f"{duration}_count", service_name=service)
+        s.value
+        for s in after.select(f"{duration}_count", service_name=service)
         if s.labels.get("http_response_status_code", "").startswith("5")
     ) - sum(
-        s.value for s in before.select(f"{duration}_count", service_name=service)
+        s.value
+        for s in before.select(f"{duration}_count", service_name=service)
         if s.labels.get("http_response_status_code", "").startswith("5")
     )
     workers = after.workers(service_name=service)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from typing import List
+from typing import Dict, List
 
 from examples.lab.client import ClientView, combine, from_latencies
 
@@ -37,8 +37,10 @@ def _connect(port: int, timeout_s: float, rcvbuf: int = 0) -> socket.socket:
 
 def trickle_upload(port: int, body_bytes: int, upload_s: float, timeout_s: float) -> int:
     with _connect(port, timeout_s) as sock:
-        sock.sendall(f"POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {body_bytes}\r\n"
-                     "Content-Type: application/octet-stream\r\nConnection: close\r\n\r\n".encode())
+        sock.sendall(
+            f"POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {body_bytes}\r\n"
+            "Content-Type: application/octet-stream\r\nConnection: close\r\n\r\n".encode()
+        )
         piece = b"u" * (body_bytes // PIECES)
         sent = 0
         for i in range(PIECES):
@@ -57,8 +59,9 @@ def trickle_upload(port: int, body_bytes: int, upload_s: float, timeout_s: float
 
 def slow_download(port: int, size: int, read_bytes_per_s: float, timeout_s: float) -> int:
     with _connect(port, timeout_s, rcvbuf=8192) as sock:
-        sock.sendall(f"GET /download?bytes={size}&chunk=65536 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                     "Connection: close\r\n\r\n".encode())
+        sock.sendall(
+            f"GET /download?bytes={size}&chunk=65536 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode()
+        )
         first = b""
         started = time.perf_counter()
         received = 0
@@ -75,14 +78,23 @@ def slow_download(port: int, size: int, read_bytes_per_s: float, timeout_s: floa
         return _status(first)
 
 
-def run(url: str, *, clients: int, duration_s: float, upload_bytes: int, upload_s: float,
-        download_bytes: int, read_bytes_per_s: float, timeout_s: float = 20.0) -> ClientView:
+def run(
+    url: str,
+    *,
+    clients: int,
+    duration_s: float,
+    upload_bytes: int,
+    upload_s: float,
+    download_bytes: int,
+    read_bytes_per_s: float,
+    timeout_s: float = 20.0,
+) -> ClientView:
     if not url.startswith("http://127.0.0.1:"):
         raise ValueError(f"the lab only loads loopback servers; got {url}")
-    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    port = int(url.rsplit(":", 1)[1].split("/", maxsplit=1)[0])
     deadline = time.monotonic() + duration_s
     lock = threading.Lock()
-    latencies = {"slow_upload": [], "slow_download": []}  # type: dict[str, List[float]]
+    latencies: Dict[str, List[float]] = {"slow_upload": [], "slow_download": []}
     errors = {"slow_upload": 0, "slow_download": 0}
     bad = {"slow_upload": 0, "slow_download": 0}
 

@@ -32,30 +32,55 @@ def available() -> Optional[str]:
 def script(method: str, body_bytes: int) -> str:
     lines = [f'wrk.method = "{method}"']
     if body_bytes:
-        lines += [f'wrk.body = string.rep("u", {body_bytes})',
-                  'wrk.headers["Content-Type"] = "application/octet-stream"']
+        lines += [
+            f'wrk.body = string.rep("u", {body_bytes})',
+            'wrk.headers["Content-Type"] = "application/octet-stream"',
+        ]
     return "\n".join(lines) + "\n" + _DONE
 
 
-def run(url: str, *, method: str, body_bytes: int, connections: int, duration_s: float,
-        work_dir: Path, threads: int = 2, timeout_s: float = 10.0) -> ClientView:
+def run(
+    url: str,
+    *,
+    method: str,
+    body_bytes: int,
+    connections: int,
+    duration_s: float,
+    work_dir: Path,
+    threads: int = 2,
+    timeout_s: float = 10.0,
+) -> ClientView:
     """Run wrk against ``url`` (loopback) for ``duration_s``; bounded by ``timeout``+duration."""
     if not url.startswith("http://127.0.0.1:"):
         raise ValueError(f"the lab only loads loopback servers; got {url}")
     lua = work_dir / f"wrk-{method.lower()}-{body_bytes}.lua"
     lua.write_text(script(method, body_bytes))
-    argv = ["wrk", f"--threads={min(threads, connections)}", f"--connections={connections}",
-            f"--duration={max(1, round(duration_s))}s", f"--timeout={timeout_s:g}s", f"--script={lua}", url]
+    argv = [
+        "wrk",
+        f"--threads={min(threads, connections)}",
+        f"--connections={connections}",
+        f"--duration={max(1, round(duration_s))}s",
+        f"--timeout={timeout_s:g}s",
+        f"--script={lua}",
+        url,
+    ]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=duration_s + timeout_s + 15, check=False)
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith(MARK)), None)
     if line is None:
-        raise RuntimeError(f"wrk printed no summary (exit {done.returncode}): {done.stdout[-500:]} {done.stderr[-500:]}")
-    data = json.loads(line[len(MARK):])
+        raise RuntimeError(
+            f"wrk printed no summary (exit {done.returncode}): {done.stdout[-500:]} {done.stderr[-500:]}"
+        )
+    data = json.loads(line[len(MARK) :])
     us = 1e-6
     return ClientView(
-        driver="wrk", completed=int(data["requests"]),
+        driver="wrk",
+        completed=int(data["requests"]),
         errors=int(data["connect"] + data["read"] + data["write"] + data["timeout"]),
-        non_2xx=int(data["status"]), elapsed_s=data["duration_us"] * us,
-        mean_s=data["mean_us"] * us, p50_s=data["p50_us"] * us, p90_s=data["p90_us"] * us,
-        p99_s=data["p99_us"] * us, max_s=data["max_us"] * us,
+        non_2xx=int(data["status"]),
+        elapsed_s=data["duration_us"] * us,
+        mean_s=data["mean_us"] * us,
+        p50_s=data["p50_us"] * us,
+        p90_s=data["p90_us"] * us,
+        p99_s=data["p99_us"] * us,
+        max_s=data["max_us"] * us,
     )
