@@ -33,7 +33,7 @@ function render(snap) {
   const hidden = t.workers_total - t.workers.length;
   $('timeline-info').textContent =
     `last ${Math.round((t.to_unix_us - t.from_unix_us) / 1e6)} s · ${drawn.bars} requests on ${drawn.lanes} lanes` +
-    (t.sampled ? ` · sampled (${t.rows_overlapping} kept of more)` : '') +
+    (t.sampled ? " · sampled: a busy worker's requests are thinned, long ones always kept" : '') +
     (hidden > 0 ? ` · first ${t.workers.length} of ${t.workers_total} workers` : '');
   renderWorkers($('workers').tBodies[0], snap.workers);
   $('workers-info').textContent = `${snap.workers_total} workers`;
