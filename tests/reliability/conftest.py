@@ -26,10 +26,10 @@ CollectorFactory = Callable[..., Collector]
 @pytest.fixture
 def start_collector(tmp_path: Path) -> Iterator[CollectorFactory]:
     """``start_collector(worker_expiry_s=60, TOKEN="t", MAX_BODY_BYTES=4096, ...)``: a real collector;
-    the keyword options are its WSGISCOPE_COLLECTOR_* variables (flags win, env is only read at start)."""
+    the upper-case options are its WSGISCOPE_COLLECTOR_* variables, ``node_options`` NODE_OPTIONS."""
     started: List[Collector] = []
 
-    def start(worker_expiry_s: float = 60.0, **options: object) -> Collector:
+    def start(worker_expiry_s: float = 60.0, node_options: str = "", **options: object) -> Collector:
         collector = Collector(tmp_path, worker_expiry_s=worker_expiry_s)
         started.append(collector)
         with pytest.MonkeyPatch.context() as patch:
@@ -37,6 +37,8 @@ def start_collector(tmp_path: Path) -> Iterator[CollectorFactory]:
                 patch.delenv(name)
             for name, value in options.items():
                 patch.setenv(ENV_PREFIX + name, str(value))
+            if node_options:
+                patch.setenv("NODE_OPTIONS", node_options)
             return collector.start()
 
     yield start

@@ -121,8 +121,9 @@ export interface ServiceGroup {
 
 /**
  * All request series, with the cardinality guard: once `maxSeries` label sets exist, records
- * with a new label set are counted into their service's `_overflow` series instead. Refused
- * label sets are not remembered, so a flood of new routes cannot grow memory either.
+ * with a new label set are counted into their service's `_overflow` series instead, and records
+ * of a service first seen after that into the `_overflow` service's. Refused label sets are not
+ * remembered, so a flood of new routes or services cannot grow memory either.
  */
 export class RequestTable {
   private readonly groups = new Map<string, Map<string, ServiceGroup>>();
@@ -135,6 +136,15 @@ export class RequestTable {
   ) {}
 
   group(service: string, server: string): ServiceGroup {
+    const group = this.groups.get(service)?.get(server);
+    if (group !== undefined) return group;
+    // Once the guard is full a new service's records could only go to an overflow series of its
+    // own: one per invented service_name is unbounded, so they share the `_overflow` service.
+    if (this.guarded >= this.maxSeries) return this.newGroup(OVERFLOW_LABEL, OVERFLOW_LABEL);
+    return this.newGroup(service, server);
+  }
+
+  private newGroup(service: string, server: string): ServiceGroup {
     let byServer = this.groups.get(service);
     if (byServer === undefined) {
       byServer = new Map();

@@ -92,6 +92,16 @@ describe('Aggregator request histograms', () => {
     expect(labels).toEqual([['200', 2], ['201', 1], ['_overflow', 2]]);
     expect(aggregator.stats.requestOverflowRecords).toBe(2);
   });
+
+  it('counts services first seen past the cap into one _overflow service, however many there are', () => {
+    const aggregator = new Aggregator({ maxSeriesPerMetric: 2 });
+    for (let i = 0; i < 100; i++) {
+      aggregator.ingest(batch({ seq: i, resource: { service_name: `svc-${String(i)}` }, rows: [{}, {}] }));
+    }
+    const labels = aggregator.requestSeries().map((s) => [s.labels.service_name, s.labels.server, count(s, 'duration')]);
+    expect(labels).toEqual([['svc-0', 'gunicorn', 2], ['svc-1', 'gunicorn', 2], ['_overflow', '_overflow', 196]]);
+    expect(aggregator.stats.requestOverflowRecords).toBe(196);
+  });
 });
 
 describe('Aggregator duplicates and worker instances', () => {
