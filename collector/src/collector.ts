@@ -48,6 +48,7 @@ export async function startCollector(config: CollectorConfig, nowMs: () => numbe
     observer: self,
     maxBodyBytes: config.maxBodyBytes,
     token: config.token === undefined ? undefined : new BearerToken(config.token),
+    readToken: config.readToken === undefined ? undefined : new BearerToken(config.readToken),
     rateLimiter: config.rateLimitBatchesPerSecond > 0 ? new RateLimiter(config.rateLimitBatchesPerSecond, nowMs) : undefined,
     live: page.router,
   });

@@ -10,6 +10,8 @@ export interface CollectorConfig {
   host: string;
   workerExpirySeconds: number;
   token: string | undefined;
+  /** Bearer token required on GET /metrics and the live page; undefined = open (as Prometheus expects). */
+  readToken: string | undefined;
   maxBodyBytes: number;
   maxSeriesPerMetric: number;
   /** 0 = no rate limit. */
@@ -77,6 +79,8 @@ const ROWS: readonly Row[] = [
     default: 60, help: 'forget a worker after this many seconds without a batch' },
   { key: 'token', flag: '--token', env: 'TOKEN', convert: text, default: undefined,
     help: 'require "Authorization: Bearer TOKEN" on ingest' },
+  { key: 'readToken', flag: '--read-token', env: 'READ_TOKEN', convert: text, default: undefined,
+    help: 'require "Authorization: Bearer TOKEN" on GET /metrics and the live page (default open)' },
   { key: 'maxBodyBytes', flag: '--max-body-bytes', env: 'MAX_BODY_BYTES', convert: integer(1024, 1 << 30),
     default: 16 * 1024 * 1024, help: 'largest batch accepted, on the wire and after gunzip' },
   { key: 'maxSeriesPerMetric', flag: '--max-series-per-metric', env: 'MAX_SERIES_PER_METRIC', convert: integer(1, 1_000_000),

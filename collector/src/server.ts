@@ -19,6 +19,8 @@ export interface AppOptions {
   maxBodyBytes: number;
   token?: BearerToken | undefined;
   rateLimiter?: RateLimiter | undefined;
+  /** Required on GET /metrics and the live page when set; /healthz stays open for probes. */
+  readToken?: BearerToken | undefined;
   /** The live page's routes (GET /, /live/*, /api/live/*), when served. */
   live?: Router | undefined;
 }
@@ -29,7 +31,16 @@ export function createApp(options: AppOptions): express.Express {
 
   app.post('/v1/batches', ingestHandler(options));
 
-  app.get('/metrics', async (req, res) => {
+  const readToken = options.readToken;
+  const mayRead = (req: Request, res: Response, next: NextFunction): void => {
+    if (readToken === undefined || readToken.accepts(req.headers.authorization)) {
+      next();
+      return;
+    }
+    res.status(401).set('WWW-Authenticate', 'Bearer realm="wsgiscope"').json({ error: 'a valid bearer token is required to read' });
+  };
+
+  app.get('/metrics', mayRead, async (req, res) => {
     const rendered = await options.exposition.render(negotiateFormat(req.headers.accept));
     res.status(200).type(rendered.contentType).send(rendered.body);
   });
@@ -38,7 +49,7 @@ export function createApp(options: AppOptions): express.Express {
     res.status(200).json({ status: 'ok', workers: options.aggregator.workerCount() });
   });
 
-  if (options.live !== undefined) app.use(options.live);
+  if (options.live !== undefined) app.use(mayRead, options.live);
 
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: 'not found' });

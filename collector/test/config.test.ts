@@ -19,7 +19,7 @@ function configFile(content: unknown): string {
 describe('parseConfig', () => {
   it('uses the documented defaults', () => {
     expect(configOf([])).toEqual(defaults());
-    expect(defaults()).toMatchObject({ port: 9464, host: '127.0.0.1', workerExpirySeconds: 60, routes: false, token: undefined });
+    expect(defaults()).toMatchObject({ port: 9464, host: '127.0.0.1', workerExpirySeconds: 60, routes: false, token: undefined, readToken: undefined });
   });
 
   it.each<[string[], Record<string, unknown>]>([
@@ -28,6 +28,7 @@ describe('parseConfig', () => {
     [['--host', '0.0.0.0'], { host: '0.0.0.0' }],
     [['--worker-expiry-seconds', '2.5'], { workerExpirySeconds: 2.5 }],
     [['--token', 'abc'], { token: 'abc' }],
+    [['--read-token', 'r'], { readToken: 'r' }],
     [['--max-body-bytes', '2048'], { maxBodyBytes: 2048 }],
     [['--max-series-per-metric', '10'], { maxSeriesPerMetric: 10 }],
     [['--rate-limit-batches-per-second', '5'], { rateLimitBatchesPerSecond: 5 }],

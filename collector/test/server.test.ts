@@ -1,4 +1,5 @@
 import { gzipSync } from 'node:zlib';
+import express from 'express';
 import request from 'supertest';
 import { loadInvalidVectors, loadValidVectors } from '@wsgiscope/protocol';
 import { Aggregator } from '../src/aggregate/aggregator';
@@ -173,5 +174,49 @@ describe('GET /metrics and /healthz', () => {
   it('answers unknown paths with 404 JSON', async () => {
     const res = await request(setup().app).get('/nope');
     expect(res.status).toBe(404);
+  });
+});
+
+describe('reading with --read-token', () => {
+  function withLive(readToken?: BearerToken) {
+    const live = express.Router();
+    live.get('/', (_req, res) => {
+      res.type('html').send('<p>live</p>');
+    });
+    live.get('/api/live/snapshot', (_req, res) => {
+      res.json({});
+    });
+    return setup({ readToken, live }).app;
+  }
+
+  it.each(['/metrics', '/', '/api/live/snapshot'])('leaves GET %s open by default, as Prometheus expects', async (path) => {
+    expect((await request(withLive()).get(path)).status).toBe(200);
+  });
+
+  it.each([
+    ['/metrics', undefined, 401],
+    ['/metrics', 'Bearer wrong', 401],
+    ['/metrics', 'Bearer reader', 200],
+    ['/', undefined, 401],
+    ['/', 'Bearer reader', 200],
+    ['/api/live/snapshot', 'Basic cmVhZGVy', 401],
+    ['/api/live/snapshot', 'Bearer reader', 200],
+    ['/healthz', undefined, 200],
+  ])('with a read token, answers GET %s with Authorization %j by %i', async (path, authorization, status) => {
+    const req = request(withLive(new BearerToken('reader'))).get(path);
+    const res = await (authorization === undefined ? req : req.set('Authorization', authorization));
+    expect(res.status).toBe(status);
+    if (status === 401) {
+      expect(res.headers['www-authenticate']).toBe('Bearer realm="wsgiscope"');
+      expect(res.body).toEqual({ error: 'a valid bearer token is required to read' });
+    }
+  });
+
+  it('does not let the read token post batches, nor the ingest token read', async () => {
+    const app = setup({ token: new BearerToken('writer'), readToken: new BearerToken('reader') }).app;
+    const posted = await request(app).post('/v1/batches').set('Content-Type', 'application/json')
+      .set('Authorization', 'Bearer reader').send(BODY);
+    expect(posted.status).toBe(401);
+    expect((await request(app).get('/metrics').set('Authorization', 'Bearer writer')).status).toBe(401);
   });
 });
