@@ -14,7 +14,7 @@ from typing import List, Optional
 
 from examples.lab import nginx, wrk
 from examples.lab.matrix import RunConfig, run_matrix
-from examples.lab.report import write_report
+from examples.lab.report import load_results, write_report
 from examples.lab.scenarios import parse_scenarios
 
 DEFAULT_SERVERS = (
@@ -51,6 +51,11 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
         "--out", default="docs/lab", help="report folder; the run goes to OUT/RUN_ID (default docs/lab)"
     )
     parser.add_argument("--run-id", help="name of the run's folder (default: a timestamp)")
+    parser.add_argument(
+        "--rewrite",
+        metavar="FOLDER",
+        help="only rewrite FOLDER's report and charts from its results.json",
+    )
     args = parser.parse_args(argv)
     if not 0.5 <= args.duration <= MAX_DURATION_S:
         parser.error(f"--duration must be within 0.5 .. {MAX_DURATION_S:g} s")
@@ -61,6 +66,11 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
+    if args.rewrite:
+        folder = Path(args.rewrite)
+        write_report(folder, *load_results(folder))
+        print(f"lab: report rewritten in {folder / 'report.md'}")
+        return 0
     if wrk.available() is None:
         print("lab: wrk is not installed (apt-get install wrk)", file=sys.stderr)
         return 2

@@ -61,19 +61,25 @@ def hello(cells: Cells) -> List[str]:
     return out
 
 
+def _threads_per_worker(c: CellResult) -> float:
+    return c.shim.capacity_threads / c.shim.workers if c.shim and c.shim.workers else 0.0
+
+
 def cpu(cells: Cells) -> List[str]:
     out = _throughput(cells)
     for k, c in sorted(cells.items()):
         app, cpu_s = _phase(c, "app"), c.shim.cpu_mean_s if c.shim else None
-        if app and cpu_s and app > 1.3 * cpu_s:
-            out.append(
-                f"{k}: app phase {_ms(app)} for {_ms(cpu_s)} of CPU per request — the thread waited "
-                f"{app / cpu_s:.1f}x its CPU time (other threads of the process held the GIL)."
-            )
+        if not (app and cpu_s and app > 1.3 * cpu_s):
+            continue
+        if _threads_per_worker(c) > 1:
+            why = "waiting for the GIL (held by the other threads of its process) or for a core"
+        else:
+            why = "one thread per process, so not the GIL: waiting for a core"
+        out.append(f"{k}: app phase {_ms(app)} for {_ms(cpu_s)} of CPU per request, {app / cpu_s:.1f}x; {why}.")
     cores = {k: c.checks.get("cpu_cores") for k, c in cells.items() if c.checks.get("cpu_cores") is not None}
     if cores:
         top = max(cores, key=lambda k: cores[k] or 0.0)
-        out.append(f"Most process CPU: {top} at {cores[top]:.2f} cores (this machine has 2).")
+        out.append(f"Most process CPU: {top} at {cores[top]:.2f} cores (this machine has 2, shared with the load).")
     return out
 
 
@@ -107,14 +113,10 @@ def mixed(cells: Cells) -> List[str]:
 def upload(cells: Cells) -> List[str]:
     reads = {k: _phase(c, "read_body") for k, c in cells.items() if _phase(c, "read_body") is not None}
     out = _throughput(cells)
-    if reads:
-        low = sorted(k for k, v in reads.items() if (v or 0) < 0.0005)
+    if len(reads) >= 2:
         high = max(reads, key=lambda k: reads[k] or 0.0)
-        out.append(f"Longest read_body phase: {high}, {_ms(reads[high])} per 1 MB body.")
-        if low:
-            out.append(
-                f"read_body under 0.5 ms (the server had the body in memory before calling the app): {', '.join(low)}."
-            )
+        low = min(reads, key=lambda k: reads[k] or 0.0)
+        out.append(f"read_body per 1 MB body: from {_ms(reads[low])} ({low}) to {_ms(reads[high])} ({high}).")
     return out
 
 

@@ -6,12 +6,15 @@ import json
 import os
 import platform
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from examples.lab.cell import CellResult
 from examples.lab.charts import Grid, write_charts
+from examples.lab.client import ClientView
 from examples.lab.findings import findings
 from examples.lab.matrix import RunConfig
+from examples.lab.scenarios import parse_scenarios
+from examples.lab.shimview import ShimView
 
 
 def _ms(value: Optional[float], digits: int = 1) -> str:
@@ -138,6 +141,37 @@ def write_report(folder: Path, config: RunConfig, results: List[CellResult]) -> 
     return folder
 
 
-def load_results(folder: Path) -> Dict[str, object]:
-    data: Dict[str, object] = json.loads((folder / "results.json").read_text())
-    return data
+def _client(data: Optional[Dict[str, Any]]) -> Optional[ClientView]:
+    if data is None:
+        return None
+    fields = {k: v for k, v in data.items() if k not in ("groups", "rate_per_s")}
+    groups = {
+        k: ClientView(**{f: x for f, x in v.items() if f not in ("groups", "rate_per_s")})
+        for k, v in (data.get("groups") or {}).items()
+    }
+    return ClientView(**fields, groups=groups)
+
+
+def load_results(folder: Path) -> Tuple[RunConfig, List[CellResult]]:
+    """A run's config and cells from its results.json (to rewrite a report without re-running)."""
+    data = json.loads((folder / "results.json").read_text())
+    cfg = data["config"]
+    config = RunConfig(
+        cfg["servers"], parse_scenarios(",".join(cfg["scenarios"])), cfg["duration_s"], cfg["connections"], cfg["nginx"]
+    )
+    cells = []
+    for c in data["cells"]:
+        shim = ShimView(**c["shim"]) if c["shim"] else None
+        cells.append(
+            CellResult(
+                c["server"],
+                c["scenario"],
+                c["load_s"],
+                c.get("tail_s", 0.0),
+                _client(c["client"]),
+                shim,
+                c["checks"],
+                c["error"],
+            )
+        )
+    return config, cells
