@@ -7,8 +7,10 @@ protects sync workers from slow clients: with ``--nginx`` the slow-client scenar
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from string import Template
 from typing import Optional
@@ -46,6 +48,9 @@ http {
 """)
 
 
+TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+
+
 def available() -> Optional[str]:
     return shutil.which("nginx") or (Path("/usr/sbin/nginx").exists() and "/usr/sbin/nginx") or None
 
@@ -55,9 +60,12 @@ def render(prefix: Path, port: int, upstream_port: int) -> str:
 
 
 class Nginx:
-    def __init__(self, upstream_port: int, prefix: Path) -> None:
+    def __init__(self, upstream_port: int, log_dir: Path) -> None:
         self.upstream_port = upstream_port
-        self.prefix = prefix
+        self.log_dir = log_dir
+        # nginx started as root runs its worker as "nobody": the temp folders it buffers bodies
+        # in must be reachable by that user, which a 0700 work folder is not.
+        self.prefix = Path(tempfile.mkdtemp(prefix="wsgiscope-nginx-"))
         self.port = free_port()
         self.process: Optional[subprocess.Popen[bytes]] = None
 
@@ -69,7 +77,10 @@ class Nginx:
         binary = available()
         if not binary:
             raise RuntimeError("nginx is not installed (apt-get install nginx)")
-        self.prefix.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.prefix, 0o755)
+        for name in TEMP_DIRS:
+            (self.prefix / name).mkdir(exist_ok=True)
+            os.chmod(self.prefix / name, 0o777)
         conf = self.prefix / "nginx.conf"
         conf.write_text(render(self.prefix, self.port, self.upstream_port))
         log = open(self.prefix / "stderr.log", "wb")  # noqa: SIM115 - owned by the child
@@ -96,3 +107,8 @@ class Nginx:
         if self.process is not None:
             stop_process_group(self.process)
             self.process = None
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for name in ("error.log", "stderr.log", "nginx.conf"):
+            if (self.prefix / name).exists():
+                shutil.copy(self.prefix / name, self.log_dir / name)
+        shutil.rmtree(self.prefix, ignore_errors=True)
