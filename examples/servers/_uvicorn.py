@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from examples.servers._api import Launch, LaunchOptions, module_available
 
@@ -14,14 +14,18 @@ def unavailable_reason(*extra_modules: str) -> str | None:
     return None
 
 
-def build(opts: LaunchOptions, app: str, limit: int, env: Dict[str, str]) -> Launch:
-    """``limit`` is uvicorn's --limit-concurrency (requests beyond it get 503)."""
+def build(opts: LaunchOptions, app: str, limit: Optional[int], env: Dict[str, str]) -> Launch:
+    """``limit``, when given, is uvicorn's --limit-concurrency (beyond it: 503). uvicorn counts
+    open connections as well as tasks against it, so a limit equal to the client concurrency
+    rejects requests that a plain uvicorn would serve: modes pass None unless they mean it."""
     argv: List[str] = [
         opts.python, "-m", "uvicorn", app,
         "--host", opts.host, "--port", str(opts.port),
         "--workers", str(opts.workers_or(1)),  # see docs/lab.md: 2 workers answered in ~44 ms here
-        "--limit-concurrency", str(limit),
         "--no-access-log", "--log-level", "warning",
         "--timeout-graceful-shutdown", "5",
     ]
+    if limit is not None:
+        argv[argv.index("--no-access-log"):argv.index("--no-access-log")] = [
+            "--limit-concurrency", str(limit)]
     return Launch(argv=argv, env={"WSGISCOPE_SERVER": "uvicorn", **env})

@@ -21,4 +21,4 @@ def build(opts: LaunchOptions) -> Launch:
     attr = "application" if opts.shim else "plain_application"
     # The shim wraps the WSGI app inside the adapter: its threads are a2wsgi's pool.
     env = {"EXAMPLE_ADAPTER_THREADS": str(threads), "WSGISCOPE_CAPACITY": str(threads)}
-    return _uvicorn.build(opts, f"examples.app.wsgi_adapter:{attr}", limit=1000, env=env)
+    return _uvicorn.build(opts, f"examples.app.wsgi_adapter:{attr}", limit=None, env=env)
