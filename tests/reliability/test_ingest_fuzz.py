@@ -16,6 +16,7 @@ import json
 import math
 import os
 import subprocess
+import time
 from collections import Counter
 from typing import Any, Dict, List
 
@@ -91,8 +92,12 @@ def test_fuzzed_bodies_get_4xx_valid_ones_are_counted_and_the_collector_survives
     answers: Counter[int] = Counter()
     controls = iter(range(10**9))
 
+    slowest: List[float] = [0.0]
+
     def send(body: bytes, headers: Dict[str, str] | None = None) -> Answer:
-        answer = post(url, body, headers)
+        started = time.monotonic()
+        answer = post(url, body, headers, timeout_s=60)
+        slowest[0] = max(slowest[0], time.monotonic() - started)
         answers[answer.status] += 1
         if answer.status == 202:
             accepted_records.append(answer.json()["accepted"])
@@ -197,4 +202,5 @@ def test_fuzzed_bodies_get_4xx_valid_ones_are_counted_and_the_collector_survives
     assert parsed.total("wsgiscope_collector_ingested_records_total") == expected
     refused = sum(n for status, n in answers.items() if status >= 400)
     assert parsed.total("wsgiscope_collector_rejected_batches_total") == refused
-    print(f"fuzz: {sum(answers.values())} requests, answers {dict(answers)}, {expected} records counted")
+    print(f"fuzz: {sum(answers.values())} requests, answers {dict(answers)}, {expected} records counted, "
+          f"slowest fuzzed answer {slowest[0]:.2f} s")

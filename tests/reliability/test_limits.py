@@ -107,8 +107,9 @@ def test_a_thousand_worker_restarts_leave_a_bounded_series_count(start_collector
         sent_at.append(time.monotonic())
         if pid % 50 == 0:
             workers = series(collector.url, "worker")
-            # Alive: the workers heard from within the expiry plus one timer period (expiry / 4).
-            recent = sum(1 for t in sent_at if t > time.monotonic() - expiry_s * 1.25 - 0.25)
+            # Alive: the workers heard from within the expiry plus one timer period (expiry / 4),
+            # with as much again for a late timer on a loaded machine.
+            recent = sum(1 for t in sent_at if t > time.monotonic() - expiry_s * 2.5)
             assert workers <= recent, (pid, workers, recent)
             peak = max(peak, workers)
     s = poll_until(lambda: scrape(collector.url), lambda s: not s.workers(), 5 * expiry_s)
