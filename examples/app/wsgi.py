@@ -21,7 +21,7 @@ import os
 import threading
 import time
 import urllib.request
-from typing import Callable, Dict, Iterable, Iterator, List, Tuple
+from typing import IO, Callable, Dict, Iterable, Iterator, List, Tuple, cast
 from urllib.parse import parse_qs
 
 Environ = Dict[str, object]
@@ -81,14 +81,14 @@ def mixed(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
 
 
 def upload(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-    stream = environ["wsgi.input"]
+    stream = cast(IO[bytes], environ["wsgi.input"])  # PEP 3333: a file-like object of bytes
     try:
         remaining = int(str(environ.get("CONTENT_LENGTH") or 0))
     except ValueError:
         remaining = 0
     received = 0
     while remaining > 0:
-        block = stream.read(min(READ_BLOCK_BYTES, remaining))  # type: ignore[attr-defined]
+        block = stream.read(min(READ_BLOCK_BYTES, remaining))
         if not block:
             break
         received += len(block)

@@ -19,5 +19,6 @@ from examples.app.wsgi import application as plain_wsgi
 
 THREADS = max(1, int(os.environ.get("EXAMPLE_ADAPTER_THREADS", "10")))
 
+# a2wsgi types environ as a TypedDict, which a plain-dict WSGI app (PEP 3333) cannot match.
 application = WSGIMiddleware(instrumented_wsgi, workers=THREADS)  # type: ignore[arg-type]
 plain_application = WSGIMiddleware(plain_wsgi, workers=THREADS)  # type: ignore[arg-type]

@@ -47,7 +47,7 @@ def slow_backend(log_dir: Path) -> Iterator[str]:
             raise RuntimeError(f"the slow back end did not start: {line!r}")
         yield line.split("listening on ", 1)[1].strip()
     finally:
-        stop_process_group(process)  # type: ignore[arg-type]
+        stop_process_group(process)
         log.close()
 
 

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterator, List
+from typing import Any, Iterator, List
 
 import pytest
 
-from .support.processes import REPO_ROOT, Collector, Server
+from .support.processes import REPO_ROOT, Collector, CollectorFactory, Server, ServerFactory
 
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))  # examples.load, examples.app
-
-CollectorFactory = Callable[..., Collector]
-ServerFactory = Callable[..., Server]
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import statistics
 from examples.load import Request, run_load
 
 from .support.metrics import scrape
+from .support.processes import CollectorFactory, ServerFactory
 from .support.waiting import poll_until
 
 BASELINE, OUTAGE, AFTER = 300, 1000, 50
@@ -20,7 +21,8 @@ def _counted(collector_url: str) -> float:
     return s.total("http_server_request_duration_seconds_count") + s.total("wsgi_shim_dropped_records_total")
 
 
-def test_requests_are_unaffected_and_drops_counted_while_the_collector_is_down(start_collector, start_server):
+def test_requests_are_unaffected_and_drops_counted_while_the_collector_is_down(
+        start_collector: CollectorFactory, start_server: ServerFactory) -> None:
     collector = start_collector()
     server = start_server(
         "gunicorn_gthread", collector.url, workers=WORKERS, threads=4,
@@ -34,6 +36,7 @@ def test_requests_are_unaffected_and_drops_counted_while_the_collector_is_down(s
     dropped_before = scrape(collector.url).total("wsgi_shim_dropped_records_total")
 
     port = collector.port
+    assert port is not None
     assert collector.stop() == 0
     outage = run_load(server.url, HELLO, concurrency=4, max_requests=OUTAGE)
     assert outage.status_counts() == {200: OUTAGE}, outage.errors[:5]

@@ -11,7 +11,7 @@ from .support.metrics import Scrape
 from .support.processes import REPO_ROOT, port_accepts
 
 
-def test_demo_once_populates_the_metrics_and_cleans_up(tmp_path: Path):
+def test_demo_once_populates_the_metrics_and_cleans_up(tmp_path: Path) -> None:
     metrics_file = tmp_path / "metrics.txt"
     env = dict(os.environ, DEMO_DURATION="3", DEMO_COLLECTOR_PORT="0", DEMO_METRICS_FILE=str(metrics_file))
     done = subprocess.run(

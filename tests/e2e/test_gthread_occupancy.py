@@ -5,12 +5,14 @@ from __future__ import annotations
 from examples.load import Request, run_load
 
 from .support.metrics import Scrape, scrape
+from .support.processes import Collector, ServerFactory
 from .support.waiting import poll_until, wait_for
 
 WORKERS, THREADS, REQUESTS, SLEEP_MS = 2, 4, 8, 200
 
 
-def test_busy_thread_seconds_match_request_time_under_gthread(collector, start_server):
+def test_busy_thread_seconds_match_request_time_under_gthread(
+        collector: Collector, start_server: ServerFactory) -> None:
     server = start_server("gunicorn_gthread", collector.url, workers=WORKERS, threads=THREADS)
 
     def both_workers_report_capacity() -> Scrape | None:

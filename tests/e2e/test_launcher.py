@@ -12,7 +12,7 @@ import pytest
 from examples.load import MIXES, run_load
 
 from .support.metrics import Scrape, scrape
-from .support.processes import LAUNCHER, REPO_ROOT
+from .support.processes import LAUNCHER, REPO_ROOT, Collector, ServerFactory
 from .support.waiting import poll_until
 
 MY_MODES = ("gunicorn_gevent", "gunicorn_gthread", "gunicorn_sync", "wsgiref")
@@ -33,7 +33,7 @@ def _modes() -> list[tuple[str, str, str]]:
     return out
 
 
-def test_list_names_every_mode_module():
+def test_list_names_every_mode_module() -> None:
     assert set(MY_MODES) <= {mode for mode, _, _ in _modes()}
 
 
@@ -49,7 +49,7 @@ def test_list_names_every_mode_module():
         (["wsgiref", "--no-shim"], ["examples.app.wsgi:application"]),
     ],
 )
-def test_dry_run_builds_the_servers_argv(args, expected_in_argv):
+def test_dry_run_builds_the_servers_argv(args: list[str], expected_in_argv: list[str]) -> None:
     done = _launcher(*args, "--port", "8123", "--dry-run")
     assert done.returncode == 0, done.stderr
     argv = json.loads(done.stdout)["argv"]
@@ -57,20 +57,21 @@ def test_dry_run_builds_the_servers_argv(args, expected_in_argv):
     assert " ".join(expected_in_argv) in joined or all(part in argv for part in expected_in_argv), argv
 
 
-def test_no_shim_leaves_gunicorn_unhooked_and_disables_the_shim():
+def test_no_shim_leaves_gunicorn_unhooked_and_disables_the_shim() -> None:
     plan = json.loads(_launcher("gunicorn_gthread", "--port", "8123", "--no-shim", "--dry-run").stdout)
     assert "python:wsgiscope.gunicorn" not in plan["argv"]
     assert plan["env"]["WSGISCOPE_DISABLED"] == "1"
 
 
-def test_unknown_mode_is_refused_with_the_known_modes():
+def test_unknown_mode_is_refused_with_the_known_modes() -> None:
     done = _launcher("no_such_server", "--port", "8123")
     assert done.returncode != 0
     assert "gunicorn_gthread" in done.stderr
 
 
 @pytest.mark.parametrize(("mode", "server", "reason"), _modes(), ids=[m for m, _, _ in _modes()])
-def test_every_mode_serves_the_app_and_reports_to_the_collector(mode, server, reason, collector, start_server):
+def test_every_mode_serves_the_app_and_reports_to_the_collector(
+        mode: str, server: str, reason: str, collector: Collector, start_server: ServerFactory) -> None:
     if reason:
         pytest.skip(f"{mode}: {reason}")
     app = start_server(mode, collector.url, workers=2, threads=2)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from examples.load import MIXES, run_load
 
 from .support.metrics import CATALOGUE, sample_name_for, scrape
+from .support.processes import Collector, ServerFactory
 from .support.waiting import poll_until
 
 REQUESTS = 500
 
 
-def test_every_request_is_counted_exactly_once_under_concurrent_load(collector, start_server):
+def test_every_request_is_counted_exactly_once_under_concurrent_load(
+        collector: Collector, start_server: ServerFactory) -> None:
     server = start_server("gunicorn_gthread", collector.url, workers=2, threads=4)
     result = run_load(server.url, MIXES["default"], concurrency=8, max_requests=REQUESTS)
     assert result.sent == REQUESTS
@@ -29,7 +31,8 @@ def test_every_request_is_counted_exactly_once_under_concurrent_load(collector, 
     )
 
 
-def test_every_catalogue_metric_is_exposed_with_service_and_server_labels(collector, start_server):
+def test_every_catalogue_metric_is_exposed_with_service_and_server_labels(
+        collector: Collector, start_server: ServerFactory) -> None:
     server = start_server("gunicorn_gthread", collector.url, workers=2, threads=4)
     mix = MIXES["default"]
     run_load(server.url, mix, concurrency=4, max_requests=len(mix) * 3)

@@ -7,12 +7,14 @@ import signal
 import time
 
 from .support.metrics import Scrape, scrape
+from .support.processes import CollectorFactory, ServerFactory
 from .support.waiting import wait_for
 
 EXPIRY_S = 3.0
 
 
-def test_killed_workers_series_expire_while_the_others_remain(start_collector, start_server):
+def test_killed_workers_series_expire_while_the_others_remain(
+        start_collector: CollectorFactory, start_server: ServerFactory) -> None:
     collector = start_collector(worker_expiry_s=EXPIRY_S)
     start_server("gunicorn_gthread", collector.url, workers=2, threads=2)
 

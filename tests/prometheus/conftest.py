@@ -11,11 +11,9 @@ from typing import Callable, Dict, Iterator, List
 
 import pytest
 
-TESTS_DIR = Path(__file__).resolve().parents[1]
-if str(TESTS_DIR) not in sys.path:
-    sys.path.insert(0, str(TESTS_DIR))  # e2e.support
-if str(TESTS_DIR.parent) not in sys.path:
-    sys.path.insert(0, str(TESTS_DIR.parent))  # examples.load
+REPO_ROOT = Path(__file__).resolve().parents[2]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))  # tests.e2e.support, examples.load
 
 from .dashboard_queries import load_dashboards  # noqa: E402
 from .prometheus_server import Prometheus  # noqa: E402

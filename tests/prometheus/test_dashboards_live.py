@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import Dict, Iterator, List
 
 import pytest
-from e2e.support.processes import Collector, Server
-from e2e.support.waiting import poll_until
 
 from examples.load import LoadResult, Request, run_load
+from tests.e2e.support.processes import Collector, Server
+from tests.e2e.support.waiting import poll_until
 
 from .dashboard_queries import (
     LabelValuesVariable,

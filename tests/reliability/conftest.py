@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Callable, Iterator, List
+from typing import Any, Iterator, List
 
 import pytest
 
@@ -15,12 +15,11 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))  # tests.e2e, examples.load
 
 from tests.e2e.conftest import start_server  # noqa: E402,F401
-from tests.e2e.support.processes import Collector  # noqa: E402
+from tests.e2e.support.processes import Collector, CollectorFactory  # noqa: E402
 
-from .faults import FaultyCollector  # noqa: E402
+from .faults import FaultFactory, FaultyCollector  # noqa: E402
 
 ENV_PREFIX = "WSGISCOPE_COLLECTOR_"
-CollectorFactory = Callable[..., Collector]
 
 
 @pytest.fixture
@@ -47,12 +46,12 @@ def start_collector(tmp_path: Path) -> Iterator[CollectorFactory]:
 
 
 @pytest.fixture
-def start_fault() -> Iterator[Callable[..., FaultyCollector]]:
+def start_fault() -> Iterator[FaultFactory]:
     """``start_fault(upstream_url, mode, ...)``: a FaultyCollector, closed after the test."""
     started: List[FaultyCollector] = []
 
-    def start(upstream: str, mode: str = "forward", **kwargs: object) -> FaultyCollector:
-        fault = FaultyCollector(upstream, mode, **kwargs)  # type: ignore[arg-type]
+    def start(upstream: str, mode: str = "forward", **kwargs: Any) -> FaultyCollector:
+        fault = FaultyCollector(upstream, mode, **kwargs)
         started.append(fault)
         return fault
 

@@ -24,7 +24,7 @@ import threading
 import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, List, Optional
+from typing import Any, Callable, List, Optional
 from urllib.parse import urlsplit
 
 MODES = ("forward", "refuse", "blackhole", "slow", "error", "reset")
@@ -39,6 +39,9 @@ class FaultyCollector:
     def __init__(self, upstream: str, mode: str = "forward", *, delay_s: float = 3.0,
                  status: int = 503, retry_after: Optional[str] = None) -> None:
         self.upstream = urlsplit(upstream)
+        if self.upstream.hostname is None:
+            raise ValueError(f"no host in upstream {upstream!r}")
+        self.upstream_host: str = self.upstream.hostname
         self.delay_s = delay_s
         self.status = status
         self.retry_after = retry_after
@@ -51,7 +54,7 @@ class FaultyCollector:
         self._bind(0)
         assert self._server is not None
         self.port: int = self._server.server_address[1]
-        self.mode = "forward"
+        self.mode: str = "forward"
         self._serve()
         self.set_mode(mode)
 
@@ -113,7 +116,7 @@ class FaultyCollector:
         healed.wait(60)
 
     def _forward(self, method: str, path: str, headers: Any, body: bytes) -> tuple[int, List[tuple[str, str]], bytes]:
-        conn = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=10)
+        conn = http.client.HTTPConnection(self.upstream_host, self.upstream.port, timeout=10)
         try:
             keep = {k: v for k, v in headers.items() if k.lower() not in ("host", "connection", "content-length")}
             conn.request(method, path, body=body, headers=keep)
@@ -169,3 +172,7 @@ class FaultyCollector:
                 pass
 
         return Handler
+
+
+# What the start_fault fixture (tests/reliability/conftest.py) returns.
+FaultFactory = Callable[..., FaultyCollector]

@@ -19,10 +19,16 @@ class Answer:
         return json.loads(self.body)
 
 
+def _connect(url: str, timeout_s: float) -> http.client.HTTPConnection:
+    parts = urlsplit(url)
+    if parts.hostname is None:
+        raise ValueError(f"no host in {url!r}")
+    return http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout_s)
+
+
 def post(url: str, body: bytes, headers: Optional[Dict[str, str]] = None, path: str = "/v1/batches",
          timeout_s: float = 10.0) -> Answer:
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout_s)
+    conn = _connect(url, timeout_s)
     try:
         sent = {"Content-Type": "application/json", **(headers or {})}
         conn.request("POST", path, body=body, headers=sent)
@@ -33,8 +39,7 @@ def post(url: str, body: bytes, headers: Optional[Dict[str, str]] = None, path: 
 
 
 def get(url: str, path: str, headers: Optional[Dict[str, str]] = None, timeout_s: float = 10.0) -> Answer:
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout_s)
+    conn = _connect(url, timeout_s)
     try:
         conn.request("GET", path, headers=headers or {})
         answer = conn.getresponse()

@@ -19,8 +19,10 @@ import pytest
 
 from examples.load import Request, run_load
 from tests.e2e.support.metrics import scrape
+from tests.e2e.support.processes import CollectorFactory, ServerFactory
 from tests.e2e.support.waiting import poll_until, wait_for
 
+from .faults import FaultFactory
 from .procfs import children, rss_bytes, threads
 
 BASELINE, FAULT = 600, 800
@@ -72,7 +74,8 @@ class WorkerWatch:
 
 @pytest.mark.parametrize("fault_name", list(FAULTS))
 def test_app_keeps_its_latency_and_every_record_is_accounted_for(
-        fault_name, start_collector, start_fault, start_server):
+        fault_name: str, start_collector: CollectorFactory, start_fault: FaultFactory,
+        start_server: ServerFactory) -> None:
     collector = start_collector()
     fault = start_fault(collector.url, "forward", **{k: v for k, v in FAULTS[fault_name].items() if k != "mode"})
     server = start_server(
@@ -81,7 +84,8 @@ def test_app_keeps_its_latency_and_every_record_is_accounted_for(
              "WSGISCOPE_FLUSH_INTERVAL": str(FLUSH_INTERVAL_S), "WSGISCOPE_SEND_TIMEOUT": str(SEND_TIMEOUT_S)},
     )
     assert server.process is not None
-    worker = wait_for(lambda: children(server.process.pid), 10, "the gunicorn worker")[0]
+    server_pid = server.process.pid
+    worker = wait_for(lambda: children(server_pid), 10, "the gunicorn worker")[0]
 
     baseline = run_load(server.url, HELLO, concurrency=4, max_requests=BASELINE)
     assert baseline.status_counts() == {200: BASELINE}

@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.e2e.support.metrics import scrape
+from tests.e2e.support.processes import CollectorFactory
 
 from .ingest_client import Answer, batch_body, get, post
 from .vectors import SCHEMA, records, valid, valid_names
@@ -85,7 +86,8 @@ def is_refusal(answer: Answer, allowed: tuple = (400,)) -> bool:
     return answer.status != 400 or isinstance(body.get("field"), str)
 
 
-def test_fuzzed_bodies_get_4xx_valid_ones_are_counted_and_the_collector_survives(start_collector):
+def test_fuzzed_bodies_get_4xx_valid_ones_are_counted_and_the_collector_survives(
+        start_collector: CollectorFactory) -> None:
     collector = start_collector(MAX_BODY_BYTES=MAX_BODY_BYTES, MAX_SERIES_PER_METRIC=5000)
     url = collector.url
     accepted_records: List[int] = []

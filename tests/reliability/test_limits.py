@@ -4,9 +4,10 @@ cardinality guard (routes and services invented per request), series expiry unde
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, List
 
 from tests.e2e.support.metrics import scrape
+from tests.e2e.support.processes import CollectorFactory
 from tests.e2e.support.waiting import poll_until
 
 from .ingest_client import batch_body, post
@@ -18,7 +19,7 @@ def series(url: str, kind: str) -> float:
     return scrape(url).total("wsgiscope_collector_series", kind=kind)
 
 
-def test_a_body_over_the_limit_is_refused_with_413(start_collector):
+def test_a_body_over_the_limit_is_refused_with_413(start_collector: CollectorFactory) -> None:
     collector = start_collector(MAX_BODY_BYTES=4096)
     small = batch_body(valid("batch-basic"))
     big = batch_body({**valid("batch-basic"), "padding": "x" * 5000})
@@ -28,7 +29,8 @@ def test_a_body_over_the_limit_is_refused_with_413(start_collector):
     assert scrape(collector.url).total("wsgiscope_collector_rejected_batches_total", reason="too_large") == 1
 
 
-def test_a_client_over_its_rate_gets_429_with_retry_after_and_is_served_again_after_it(start_collector):
+def test_a_client_over_its_rate_gets_429_with_retry_after_and_is_served_again_after_it(
+        start_collector: CollectorFactory) -> None:
     collector = start_collector(RATE_LIMIT_BATCHES_PER_SECOND=2)
     answers = [post(collector.url, batch_body(valid("batch-basic", worker="rate", seq=n))) for n in range(10)]
     statuses = [a.status for a in answers]
@@ -62,7 +64,7 @@ def _flood(url: str, batches: int, per_batch: int, vary: str, first_seq: int = 0
 SMALL_HEAP = "--max-old-space-size=40"
 
 
-def test_routes_invented_per_request_cannot_grow_series_or_memory(start_collector):
+def test_routes_invented_per_request_cannot_grow_series_or_memory(start_collector: CollectorFactory) -> None:
     limit = 100
     collector = start_collector(node_options=SMALL_HEAP, MAX_SERIES_PER_METRIC=limit, ROUTES="true")
     assert collector.process is not None
@@ -80,7 +82,7 @@ def test_routes_invented_per_request_cannot_grow_series_or_memory(start_collecto
     assert rss_bytes(collector.process.pid) - rss_early < 32 * 2**20
 
 
-def test_services_invented_per_batch_share_one_overflow_service(start_collector):
+def test_services_invented_per_batch_share_one_overflow_service(start_collector: CollectorFactory) -> None:
     limit = 100
     collector = start_collector(node_options=SMALL_HEAP, MAX_SERIES_PER_METRIC=limit)
     sent = _flood(collector.url, 1500, 0, "service")
@@ -95,11 +97,11 @@ def test_services_invented_per_batch_share_one_overflow_service(start_collector)
     assert overflow == s.total("wsgiscope_collector_cardinality_overflows_total", kind="request_records") > 0
 
 
-def test_a_thousand_worker_restarts_leave_a_bounded_series_count(start_collector):
+def test_a_thousand_worker_restarts_leave_a_bounded_series_count(start_collector: CollectorFactory) -> None:
     expiry_s = 1.0
     collector = start_collector(worker_expiry_s=expiry_s)
-    sent_at: list = []
-    peak = 0
+    sent_at: List[float] = []
+    peak = 0.0
     for pid in range(1, 1001):
         batch = valid("batch-basic", worker=f"web-1:{pid}")
         batch["resource"]["pid"] = pid

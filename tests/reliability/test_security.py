@@ -6,12 +6,13 @@ from __future__ import annotations
 import queue
 import subprocess
 import threading
+from typing import Optional
 
 import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.support.processes import COLLECTOR_CLI, LISTENING, REPO_ROOT, stop_process_group
+from tests.e2e.support.processes import COLLECTOR_CLI, LISTENING, REPO_ROOT, CollectorFactory, stop_process_group
 
 from .ingest_client import batch_body, get, post
 from .vectors import valid
@@ -19,11 +20,13 @@ from .vectors import valid
 NASTY = ['say "hi"', "back\\slash", "new\nline", "tab\tand\r", "é☃🦄 ü", "\\n literal", 'end\\', "{a=\"b\"}"]
 
 
-def test_binds_loopback_unless_told_otherwise():
+def test_binds_loopback_unless_told_otherwise() -> None:
     process = subprocess.Popen(["node", str(COLLECTOR_CLI), "--port", "0"], cwd=REPO_ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, start_new_session=True)
-    lines: queue.Queue = queue.Queue()
-    threading.Thread(target=lambda: lines.put(process.stdout.readline().decode()), daemon=True).start()
+    stdout = process.stdout
+    assert stdout is not None
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: lines.put(stdout.readline().decode()), daemon=True).start()
     try:
         match = LISTENING.search(lines.get(timeout=20))
         assert match is not None and match.group(1) == "http://127.0.0.1"
@@ -35,7 +38,8 @@ def test_binds_loopback_unless_told_otherwise():
     (None, 401), ("Bearer", 401), ("Bearer wrong", 401), ("Bearer s3cret-but-longer", 401), ("Basic czNjcmV0", 401),
     ("Bearer s3cret", 202), ("bearer   s3cret ", 202),
 ])
-def test_ingest_token_is_required_when_configured(start_collector, authorization, status):
+def test_ingest_token_is_required_when_configured(
+        start_collector: CollectorFactory, authorization: Optional[str], status: int) -> None:
     collector = start_collector(TOKEN="s3cret")
     headers = {} if authorization is None else {"Authorization": authorization}
     answer = post(collector.url, batch_body(valid("batch-basic")), headers)
@@ -44,7 +48,8 @@ def test_ingest_token_is_required_when_configured(start_collector, authorization
         assert answer.headers["www-authenticate"] == 'Bearer realm="wsgiscope"' and answer.json()["error"]
 
 
-def test_metrics_and_live_page_are_open_by_default_and_closed_by_a_read_token(start_collector):
+def test_metrics_and_live_page_are_open_by_default_and_closed_by_a_read_token(
+        start_collector: CollectorFactory) -> None:
     open_collector = start_collector()
     assert get(open_collector.url, "/metrics").status == 200
     closed = start_collector(READ_TOKEN="reader")
@@ -54,7 +59,7 @@ def test_metrics_and_live_page_are_open_by_default_and_closed_by_a_read_token(st
     assert get(closed.url, "/healthz").status == 200  # probes need no token
 
 
-def test_label_values_round_trip_through_the_exposition(start_collector):
+def test_label_values_round_trip_through_the_exposition(start_collector: CollectorFactory) -> None:
     collector = start_collector(ROUTES="true")
     for n, nasty in enumerate(NASTY):
         batch = valid("batch-with-routes", worker=f"w\"{n}\\\n", seq=n, service_name=nasty)

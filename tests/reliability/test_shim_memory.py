@@ -11,8 +11,11 @@ from wsgiref.util import setup_testing_defaults
 
 import pytest
 from wsgiscope import wrap
+from wsgiscope.middleware import Middleware
 
 from tests.e2e.support.waiting import poll_until
+
+from .faults import FaultFactory
 
 MAX_BUFFER, MAX_BATCH, REQUESTS, WARMUP = 1000, 250, 20_000, 3000
 
@@ -48,11 +51,12 @@ def wsgiscope_threads() -> List[str]:
 
 
 @pytest.mark.parametrize("mode", ["refuse", "blackhole", "reset", "error"])
-def test_buffer_and_allocations_stay_bounded_and_drops_are_counted(mode, start_fault):
+def test_buffer_and_allocations_stay_bounded_and_drops_are_counted(mode: str, start_fault: FaultFactory) -> None:
     fault = start_fault("http://127.0.0.1:9", mode, status=503)  # never forwards: no upstream needed
     app = wrap(hello, collector_url=fault.url, service_name="memory", max_buffer_records=MAX_BUFFER,
                max_batch_records=MAX_BATCH, flush_interval_s=0.05, send_timeout_s=0.5, exit_flush_timeout_s=0.2,
                capacity_threads=1)
+    assert isinstance(app, Middleware)  # not disabled
     agent = app.agent
     before_threads = len(wsgiscope_threads())
     tracemalloc.start()

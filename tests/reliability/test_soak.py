@@ -4,17 +4,14 @@ version is ``python bench/soak.py --minutes 60``; figures in docs/reliability.md
 
 from __future__ import annotations
 
-import sys
+from pathlib import Path
 
-from .conftest import REPO_ROOT
-
-sys.path.insert(0, str(REPO_ROOT / "bench"))
-from soak import run_soak
+from bench.soak import run_soak  # the repository root is on sys.path (conftest.py)
 
 DURATION_S, RATE = 120.0, 150.0
 
 
-def test_collector_memory_and_loop_lag_stay_flat_and_no_record_is_lost(tmp_path):
+def test_collector_memory_and_loop_lag_stay_flat_and_no_record_is_lost(tmp_path: Path) -> None:
     result = run_soak(DURATION_S, RATE, sample_every_s=5.0, log_dir=tmp_path)
     assert result.errors == 0
     assert result.sent >= 0.8 * DURATION_S * RATE, result.sent  # the load really was steady

@@ -25,6 +25,7 @@ import pytest
 
 from examples.load import Request, run_load
 from tests.e2e.support.metrics import Scrape, scrape
+from tests.e2e.support.processes import Collector, ServerFactory
 from tests.e2e.support.waiting import poll_until, wait_for
 
 SLEEP_MS = 200
@@ -76,7 +77,7 @@ def count(s: Scrape) -> float:
     return s.total("http_server_request_duration_seconds_count")
 
 
-def check_case(case: Case, collector, start_server) -> Scrape:
+def check_case(case: Case, collector: Collector, start_server: ServerFactory) -> Scrape:
     server_name = skip_unless_available(case.mode)
     server = start_server(case.mode, collector.url, workers=case.workers, threads=case.threads,
                           env=case.env)

@@ -6,19 +6,21 @@ import pytest
 
 from examples.load import Request, run_load
 from tests.e2e.support.metrics import scrape
+from tests.e2e.support.processes import Collector, ServerFactory
 from tests.e2e.support.waiting import wait_for
 
 from .matrix import Case, check_case, count, distribution_version, skip_unless_available
 
 
-def test_gunicorn_preload_reports_one_worker_per_process(collector, start_server):
+def test_gunicorn_preload_reports_one_worker_per_process(collector: Collector, start_server: ServerFactory) -> None:
     # --preload imports the app in the master before fork; the hook still starts one shim per worker
     case = Case("gunicorn_sync", capacity=1, processes=2, version=distribution_version("gunicorn"),
                 workers=2, concurrency=2, requests=6, env={"GUNICORN_CMD_ARGS": "--preload"})
     check_case(case, collector, start_server)
 
 
-def test_uwsgi_fork_after_import_reports_one_worker_per_process(collector, start_server):
+def test_uwsgi_fork_after_import_reports_one_worker_per_process(
+        collector: Collector, start_server: ServerFactory) -> None:
     # without --lazy-apps the shim is built in the master and uWSGI forks in C (no Python
     # at-fork hooks): each worker must still report under its own pid
     case = Case("uwsgi_processes", capacity=1, processes=2, version=distribution_version("uwsgi"),
@@ -32,7 +34,8 @@ EXIT_REQUESTS = 5
 
 @pytest.mark.parametrize("mode", ["gunicorn_sync", "gunicorn_gthread", "uwsgi_processes",
                                   "uwsgi_threads", "uwsgi_nothreads", "waitress", "mod_wsgi"])
-def test_records_buffered_at_graceful_exit_reach_the_collector(mode, collector, start_server):
+def test_records_buffered_at_graceful_exit_reach_the_collector(
+        mode: str, collector: Collector, start_server: ServerFactory) -> None:
     skip_unless_available(mode)
     # a flush interval far beyond the test: only the exit flush can deliver these records
     server = start_server(mode, collector.url, workers=1,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from tests.e2e.support.processes import Collector, ServerFactory
+
 from .matrix import Case, check_case, distribution_version
 
 
-def test_mod_wsgi_daemon_reports_capacity_counts_and_busy_time(collector, start_server):
+def test_mod_wsgi_daemon_reports_capacity_counts_and_busy_time(
+        collector: Collector, start_server: ServerFactory) -> None:
     case = Case("mod_wsgi", capacity=3, processes=2, version=distribution_version("mod_wsgi"),
                 workers=2, threads=3, concurrency=6, requests=12)
     last = check_case(case, collector, start_server)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e.support.processes import Collector, ServerFactory
+
 from .matrix import Case, check_case, distribution_version
 
 VERSION = distribution_version("uwsgi")
@@ -24,5 +26,6 @@ CASES = [
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_uwsgi_mode_reports_capacity_counts_and_busy_time(case, collector, start_server):
+def test_uwsgi_mode_reports_capacity_counts_and_busy_time(
+        case: Case, collector: Collector, start_server: ServerFactory) -> None:
     check_case(case, collector, start_server)

@@ -17,7 +17,7 @@ import sys
 import threading
 import urllib.request
 from pathlib import Path
-from typing import IO, Dict, List, Optional
+from typing import IO, Callable, Dict, List, Optional
 
 from .waiting import wait_for
 
@@ -207,3 +207,8 @@ class Server:
         code = stop_process_group(self.process)
         self.process = None
         return code
+
+
+# What the start_collector and start_server fixtures (tests/e2e/conftest.py) return.
+CollectorFactory = Callable[..., Collector]
+ServerFactory = Callable[..., Server]
