@@ -8,7 +8,8 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterable, Iterator
-from typing import Any
+from pathlib import Path
+from typing import Any, Optional
 
 import fixtureapps
 import pytest
@@ -17,6 +18,7 @@ from support import Collector, FakeClock, FakeTransport, call, make_agent, wait_
 from wsgiscope.agent import Agent
 from wsgiscope.config import Config
 from wsgiscope.middleware import Middleware
+from wsgiscope.sampler import ProcessSampler
 from wsgiscope.transport import HttpTransport, Outcome
 
 
@@ -220,3 +222,20 @@ def test_exit_flush_does_not_wait_for_retry_after() -> None:
     agent.shutdown()
     resent = transport.bodies[1]
     assert (resent["seq"], len(resent["requests"]["status"])) == (0, 1)
+
+
+@pytest.mark.parametrize(("enabled", "expected"), [(False, None), (True, 3)])
+def test_listen_backlog_is_read_only_when_enabled(
+    tmp_path: Path, enabled: bool, expected: Optional[int]
+) -> None:
+    # Reading /proc/net/tcp costs O(sockets on the host) per flush: opt-in only.
+    (tmp_path / "net").mkdir()
+    (tmp_path / "net" / "tcp").write_text(
+        "  sl  local_address rem_address   st tx_queue rx_queue\n"
+        "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000003 00:00000000 00000000\n"
+    )
+    agent = make_agent(listen_backlog=enabled)
+    agent.sampler = ProcessSampler(str(tmp_path), cpu_times=lambda: (1.0, 0.5),
+                                   gc_count=lambda: 0, page_size=4096)
+    agent.listen_port = 8080
+    assert agent.sample(agent.clock.perf_ns()).get("listen_backlog") == expected

@@ -45,3 +45,22 @@ def test_listen_backlog_from_proc_net_tcp(tmp_path: Path) -> None:
     sampler = ProcessSampler(str(tmp_path))
     assert sampler.listen_backlog(8080) == 3
     assert sampler.listen_backlog(9999) is None
+
+
+def test_listen_backlog_streams_a_large_table_and_sums_ipv4_and_ipv6(tmp_path: Path) -> None:
+    (tmp_path / "net").mkdir()
+    header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt\n"
+    time_wait = "".join(
+        f"{i:4d}: 0100007F:1F90 0100007F:{i % 60000 + 1024:04X} 06 00000000:00000000 00:0 0\n"
+        for i in range(20000)
+    )
+    (tmp_path / "net" / "tcp").write_text(
+        header + time_wait
+        + "20000: 00000000:1F90 00000000:0000 0A 00000000:00000002 00:00000000 00000000\n"
+    )
+    (tmp_path / "net" / "tcp6").write_text(
+        header
+        + "   0: 00000000000000000000000000000000:1F90 00000000000000000000000000000000:0000"
+          " 0A 00000000:00000004 00:00000000 00000000\n"
+    )
+    assert ProcessSampler(str(tmp_path)).listen_backlog(8080) == 6

@@ -251,7 +251,7 @@ class Agent:
 
     def sample(self, now_ns: int) -> dict[str, Any]:
         lags, self._lags_us = self._lags_us, []
-        port = self.listen_port
+        port = self.listen_port if self.config.listen_backlog else None
         return sample_dict(
             self.anchor_unix_us + (now_ns - self.anchor_perf_ns) // 1000,
             self.occupancy.snapshot(now_ns),

@@ -106,6 +106,8 @@ OPTIONS: tuple[Option, ...] = (
            "seconds between batches sent to the collector"),
     Option("sample_interval_s", "WSGISCOPE_SAMPLE_INTERVAL", _positive_float, 0.25,
            "seconds between sampler wake-ups (their lateness is the GIL contention indicator)"),
+    Option("listen_backlog", "WSGISCOPE_LISTEN_BACKLOG", _bool, False,
+           "true: report the listen queue from /proc/net/tcp (costs O(host sockets) per flush)"),
     Option("cpu_time", "WSGISCOPE_CPU_TIME", _bool, True,
            "false: skip per-request thread CPU time (saves two system calls per request)"),
     Option("capacity_threads", "WSGISCOPE_CAPACITY", _optional_positive_int, None,
@@ -145,6 +147,7 @@ class Config:
     flush_interval_s: float
     sample_interval_s: float
     cpu_time: bool
+    listen_backlog: bool
     capacity_threads: Optional[int]
     capacity_processes: Optional[int]
     server: Optional[str]

@@ -103,22 +103,26 @@ class ProcessSampler:
 
         For a LISTEN socket (state 0A) /proc/net/tcp{,6} reports the accept queue length in
         ``rx_queue``. None when unknown (not Linux, port not found).
+
+        The tables list every socket of the host (thousands of TIME_WAIT entries on a busy
+        server), so they are streamed line by line, and only LISTEN lines (" 0A " as the state
+        field) are split. Still O(sockets): that is why reading it is opt-in.
         """
         total: Optional[int] = None
         for table in ("tcp", "tcp6"):
             try:
                 with open(os.path.join(self._proc, "net", table), encoding="ascii") as handle:
-                    lines = handle.read().splitlines()[1:]
-            except OSError:
+                    next(handle, None)  # header
+                    for line in handle:
+                        if " 0A " not in line:
+                            continue
+                        fields = line.split()
+                        if len(fields) < 5 or fields[3] != "0A":
+                            continue
+                        if int(fields[1].rsplit(":", 1)[1], 16) == port:
+                            total = (total or 0) + int(fields[4].split(":")[1], 16)
+            except (OSError, ValueError, IndexError):
                 continue
-            for line in lines:
-                fields = line.split()
-                if len(fields) < 5 or fields[3] != "0A":
-                    continue
-                local_port = int(fields[1].rsplit(":", 1)[1], 16)
-                if local_port == port:
-                    rx_queue = int(fields[4].split(":")[1], 16)
-                    total = (total or 0) + rx_queue
         return total
 
 
