@@ -76,6 +76,9 @@ def test_sleep_app_phase_is_the_sleep_and_busy_time_matches_durations(run: Dict[
 def test_threads_serve_more_sleeping_requests_than_processes_alone(run: Dict[str, Any]) -> None:
     sync = run["by"][("gunicorn_sync", "sleep")]
     gthread = run["by"][("gunicorn_gthread", "sleep")]
-    # 2 workers x 1 thread vs 2 x 4 threads, 100 ms each: ~20/s vs ~80/s
-    assert gthread["client"]["rate_per_s"] > 2.5 * sync["client"]["rate_per_s"]
+    # 2 workers x 1 thread vs 2 x 4 threads, 100 ms each: ~20/s vs ~80/s when wrk's keep-alive
+    # connections spread over both gthread workers. The kernel may instead hand all of them to
+    # one worker (seen in CI: 38.6/s vs 19.3/s), leaving 4 busy threads against 2 processes:
+    # 2x is the guaranteed floor, so the bound sits just under it.
+    assert gthread["client"]["rate_per_s"] > 1.8 * sync["client"]["rate_per_s"]
     assert sync["checks"]["utilisation"] > 0.85  # every sync worker busy all the time
