@@ -96,7 +96,7 @@ for ws in packages/* collector; do
   fi
 done
 
-check ruff "$VENV/bin/ruff" check python-hooks examples tests scripts
+check ruff "$VENV/bin/ruff" check python-hooks examples tests scripts bench
 if [ -d python-hooks/src ]; then
   check mypy:shim bash -c "cd python-hooks && '$VENV/bin/mypy'"   # its pyproject.toml: src and tests, strict
 else
