@@ -8,13 +8,13 @@ Point the app at it with ``EXAMPLE_BACKEND_URL=http://HOST:PORT``.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import FrameType
 from typing import Any, List, Optional
 from urllib.parse import parse_qs, urlsplit
+
+from examples._serving import run_until_terminated
 
 MAX_MS = 60_000
 
@@ -46,17 +46,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     server = ThreadingHTTPServer((args.host, args.port), SlowHandler)
     server.daemon_threads = True
 
-    def stop(signum: int, frame: Optional[FrameType]) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    print(f"backend listening on http://{args.host}:{server.server_port}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    run_until_terminated(server.serve_forever, server.server_close,
+                         f"backend listening on http://{args.host}:{server.server_port}")
     return 0
 
 

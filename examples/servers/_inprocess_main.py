@@ -16,38 +16,20 @@ into SIGINT, which the C loop watches, where it has not (bjoern).
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 import signal
 import sys
-from types import FrameType
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List
 
-
-def load_app(spec: str) -> Any:
-    module_name, _, attr = spec.partition(":")
-    target: Any = importlib.import_module(module_name)
-    for part in (attr or "application").split("."):
-        target = getattr(target, part)
-    return target
-
-
-def _interrupt(signum: int, frame: Optional[FrameType]) -> None:
-    raise KeyboardInterrupt
+from examples._serving import load_app, run_until_terminated
 
 
 def serve_waitress(app: Any, host: str, port: int, threads: int) -> None:
     import waitress.server  # noqa: PLC0415 - import only the server that was asked for
 
     server = waitress.server.create_server(app, host=host, port=port, threads=threads)
-    signal.signal(signal.SIGTERM, _interrupt)
-    print(f"waitress serving on http://{host}:{port} with {threads} threads", flush=True)
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.close()
+    run_until_terminated(server.run, server.close,
+                         f"waitress serving on http://{host}:{port} with {threads} threads")
 
 
 def serve_cheroot(app: Any, host: str, port: int, threads: int) -> None:
@@ -55,14 +37,8 @@ def serve_cheroot(app: Any, host: str, port: int, threads: int) -> None:
 
     # max == min: the pool never grows, so the capacity the shim is told stays the capacity.
     server = wsgi.Server((host, port), app, numthreads=threads, max=threads)
-    signal.signal(signal.SIGTERM, _interrupt)
-    print(f"cheroot serving on http://{host}:{port} with {threads} threads", flush=True)
-    try:
-        server.start()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
+    run_until_terminated(server.start, server.stop,
+                         f"cheroot serving on http://{host}:{port} with {threads} threads")
 
 
 def serve_bjoern(app: Any, host: str, port: int, threads: int) -> None:

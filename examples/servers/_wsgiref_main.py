@@ -5,12 +5,11 @@ SIGTERM and SIGINT stop it cleanly (exit 0), so the shim's exit flush runs.
 
 from __future__ import annotations
 
-import importlib
-import signal
 import sys
-from types import FrameType
-from typing import Any, List, Optional
+from typing import Any, List
 from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+from examples._serving import load_app, run_until_terminated
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -20,26 +19,13 @@ class QuietHandler(WSGIRequestHandler):
         pass
 
 
-def load_app(spec: str) -> Any:
-    module_name, _, attr = spec.partition(":")
-    return getattr(importlib.import_module(module_name), attr or "application")
-
 
 def main(argv: List[str]) -> int:
     host, port, spec = argv[0], int(argv[1]), argv[2]
     server = make_server(host, port, load_app(spec), handler_class=QuietHandler)
 
-    def stop(signum: int, frame: Optional[FrameType]) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    print(f"wsgiref serving {spec} on http://{host}:{server.server_port}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    run_until_terminated(server.serve_forever, server.server_close,
+                         f"wsgiref serving {spec} on http://{host}:{server.server_port}")
     return 0
 
 
