@@ -69,7 +69,15 @@ node_build() {
     [ -f "$dir/tsconfig.json" ] && projects+=("$dir")
   done
   [ ${#projects[@]} -eq 0 ] && return 0
-  run build "the TypeScript build (tsc -b ${projects[*]}) failed" npx --no-install tsc -b "${projects[@]}"
+  run build "the TypeScript build (tsc -b ${projects[*]}) failed" npx --no-install tsc -b "${projects[@]}" \
+    || return 1
+  # npm links a workspace's bin at install time, before dist/cli.js exists, so on a fresh clone
+  # `npx wsgiscope-collector` would find nothing: link it now that the file is built.
+  if [ -f collector/dist/cli.js ] && [ ! -e node_modules/.bin/wsgiscope-collector ]; then
+    chmod +x collector/dist/cli.js
+    run bin-link "linking the wsgiscope-collector command failed" \
+      npm rebuild @wsgiscope/collector --loglevel=warn
+  fi
 }
 
 python_venv() {
