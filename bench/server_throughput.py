@@ -19,61 +19,38 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import signal
-import socket
 import statistics
 import subprocess
 import sys
-import time
-import urllib.request
+import tempfile
+from functools import partial
 from pathlib import Path
 from typing import Dict, List, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.e2e.support.processes import (  # noqa: E402
+    Collector,
+    free_port,
+    port_accepts,
+    stop_process_group,
+)
+from tests.e2e.support.waiting import wait_for  # noqa: E402
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_http(url: str, deadline_s: float = 20.0) -> None:
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as r:
-                r.read()
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"{url} did not answer within {deadline_s} s")
-
-
-def start_collector() -> tuple[subprocess.Popen[str], int]:
-    proc = subprocess.Popen(
-        ["node", str(ROOT / "collector/dist/cli.js"), "--port", "0"],
-        stdout=subprocess.PIPE, text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    match = re.search(r":(\d+)\s*$", line)
-    if not match:
-        proc.kill()
-        raise SystemExit(f"collector did not print its listening line: {line!r}")
-    return proc, int(match.group(1))
-
-
-def gunicorn(port: int, shim: bool, collector_port: int) -> subprocess.Popen[bytes]:
+def gunicorn(port: int, shim: bool, collector_url: str) -> subprocess.Popen[bytes]:
     argv = [sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", "2", "--threads", "4",
             "-b", f"127.0.0.1:{port}", "--log-level", "warning"]
     if shim:
         argv += ["-c", "python:wsgiscope.gunicorn"]
     argv.append("bench.apps.hello:application")
     env = dict(os.environ, PYTHONPATH=str(ROOT),
-               WSGISCOPE_COLLECTOR_URL=f"http://127.0.0.1:{collector_port}",
+               WSGISCOPE_COLLECTOR_URL=collector_url,
                WSGISCOPE_SERVICE_NAME="bench")
-    return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            start_new_session=True)
 
 
 def wrk(url: str, seconds: int, connections: int) -> tuple[float, int]:
@@ -114,7 +91,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     args = parser.parse_args()
 
-    collector, collector_port = start_collector()
+    collector = Collector(Path(tempfile.mkdtemp(prefix="wsgiscope-bench-"))).start()
     results: Dict[str, List[float]] = {"bare": [], "wsgiscope": []}
     cpu_per_request: Dict[str, List[float]] = {"bare": [], "wsgiscope": []}
     server: Optional[subprocess.Popen[bytes]] = None
@@ -122,22 +99,20 @@ def main() -> None:
         for _ in range(args.repeats):
             for name, runs in results.items():
                 port = free_port()
-                server = gunicorn(port, name == "wsgiscope", collector_port)
+                server = gunicorn(port, name == "wsgiscope", collector.url)
                 url = f"http://127.0.0.1:{port}/"
-                wait_http(url)
+                wait_for(partial(port_accepts, port), 20, f"gunicorn on port {port}")
                 wrk(url, 1, args.connections)  # warm-up
                 cpu0 = process_tree_cpu_s(server.pid)
                 rate, count = wrk(url, args.seconds, args.connections)
                 cpu_per_request[name].append((process_tree_cpu_s(server.pid) - cpu0) / count)
                 runs.append(rate)
-                server.send_signal(signal.SIGTERM)
-                server.wait(timeout=30)
+                stop_process_group(server, timeout_s=30)
                 server = None
     finally:
         if server is not None:
-            server.kill()
-        collector.send_signal(signal.SIGTERM)
-        collector.wait(timeout=10)
+            stop_process_group(server)
+        collector.stop()
 
     print(f"gunicorn gthread 2x4, wrk -c{args.connections} {args.seconds}s x {args.repeats}")
     for name, values in results.items():
