@@ -13,19 +13,11 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { arg, built, median, root, seeded } from './_common.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const require = createRequire(import.meta.url);
-const { decodeBatch } = require(join(root, 'packages/protocol/dist/index.js'));
-const { Aggregator } = require(join(root, 'collector/dist/aggregate/aggregator.js'));
-
-function arg(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-}
+const { decodeBatch } = built('packages/protocol/dist/index.js');
+const { Aggregator } = built('collector/dist/aggregate/aggregator.js');
 const BATCH = arg('batch', 2000);
 const SECONDS = arg('seconds', 3);
 const REPEATS = arg('repeats', 5);
@@ -33,8 +25,7 @@ const WORKERS = 8;
 
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'HEAD'];
 const STATUSES = [200, 201, 204, 301, 304, 400, 404, 500];
-let seed = 42;
-const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+const rand = seeded(42);
 
 function makeBatch(worker, seq) {
   const cols = {
@@ -79,7 +70,6 @@ function makeBatch(worker, seq) {
   });
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function inProcess() {
   const aggregator = new Aggregator({ workerExpiryMs: 3_600_000 });

@@ -10,27 +10,17 @@
 // 2. snapshot: 200 workers x 10,000 records/s in all (50 per worker per second, 1 % of them
 //    long) for 30 simulated seconds on a fake clock, then the size and build time of one
 //    snapshot (what the SSE stream sends each second) and one SSE frame.
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { arg, built, median, seeded } from './_common.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const require = createRequire(import.meta.url);
-const { decodeBatch } = require(join(root, 'packages/protocol/dist/index.js'));
-const { Aggregator } = require(join(root, 'collector/dist/aggregate/aggregator.js'));
-const { LiveFeedingAggregator } = require(join(root, 'collector/dist/live/feed.js'));
-const { LiveState } = require(join(root, 'collector/dist/live/state.js'));
-const { sseFrame } = require(join(root, 'collector/dist/live/sse.js'));
-
-function arg(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-}
+const { decodeBatch } = built('packages/protocol/dist/index.js');
+const { Aggregator } = built('collector/dist/aggregate/aggregator.js');
+const { LiveFeedingAggregator } = built('collector/dist/live/feed.js');
+const { LiveState } = built('collector/dist/live/state.js');
+const { sseFrame } = built('collector/dist/live/sse.js');
 const SECONDS = arg('seconds', 2);
 const REPEATS = arg('repeats', 5);
 
-let seed = 7;
-const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+const rand = seeded(7);
 
 function batchObject(worker, seq, records, endUs, threads) {
   const cols = {
@@ -75,7 +65,6 @@ function batchObject(worker, seq, records, endUs, threads) {
   };
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (n) => `${(n / 1e6).toFixed(2)} M`;
 
 function ingestRate(makeAggregator) {

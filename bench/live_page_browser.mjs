@@ -9,15 +9,10 @@
 // thread blocks) and how many SSE updates were applied. Loopback only; everything is stopped.
 import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { arg, root } from './_common.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
 const WORKERS = arg('workers', 200);
 const RATE = arg('rate', 10000);
 const SECONDS = arg('seconds', 20);

@@ -5,19 +5,11 @@
 // Feeds the real Aggregator one batch per worker (40 request label sets — method x status —
 // per service, --services services, samples with lag observations), then times Exposition.render() — the work a
 // scrape does, minus the socket — as the median of --renders runs per format.
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { arg, built, median } from './_common.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const require = createRequire(import.meta.url);
-const { Aggregator } = require(join(root, 'collector/dist/aggregate/aggregator.js'));
-const { Exposition } = require(join(root, 'collector/dist/export/exposition.js'));
+const { Aggregator } = built('collector/dist/aggregate/aggregator.js');
+const { Exposition } = built('collector/dist/export/exposition.js');
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
 const WORKERS = arg('workers', 200);
 const RENDERS = arg('renders', 30);
 const SERVICES = arg('services', 1);
@@ -54,7 +46,6 @@ function batch(w) {
 const aggregator = new Aggregator({ workerExpiryMs: 3_600_000 });
 for (let w = 0; w < WORKERS; w++) aggregator.ingest(batch(w));
 const exposition = new Exposition(aggregator);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 console.log(`node ${process.version}, ${WORKERS} workers, ${SERVICES} service(s) x 40 request label sets`);
 for (const format of ['prometheus', 'openmetrics']) {

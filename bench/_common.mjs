@@ -1,0 +1,27 @@
+// What the JavaScript benchmarks share: where the repository is, the built packages, the
+// command line, a seeded generator (so runs feed the same values), and the median.
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root. */
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+const require = createRequire(import.meta.url);
+
+/** A module of the built workspaces, e.g. `built('collector/dist/aggregate/aggregator.js')`. */
+export const built = (path) => require(join(root, path));
+
+/** The number after `--name` on the command line, or `fallback`. */
+export function arg(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+/** A deterministic generator of numbers in [0, 1) (a linear congruential one). */
+export function seeded(seed) {
+  let state = seed;
+  return () => (state = (state * 1103515245 + 12345) % 2147483648) / 2147483648;
+}
+
+export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
