@@ -43,22 +43,56 @@ node_modules_fresh() {
   return 0
 }
 
+# The committed package-lock.json is the truth: bootstrap installs exactly it and never writes it
+# (a fresh clone stays clean after `npm test`). When the lock does not match package.json it stops
+# and says how to fix it, rather than installing something else.
+LOCK_FIX="run \`npm install\` to update package-lock.json, review and commit it, then re-run scripts/bootstrap.sh"
+
+# run_npm STEP SENTENCE CMD...: run for npm; when npm refuses because the lock does not match
+# package.json, it shows npm's own "Missing:/Invalid:" lines (the end of that log is usage text).
+run_npm() {
+  local name="$1" sentence="$2"
+  shift 2
+  if ! "$@" >"$LOG_DIR/$name.log" 2>&1; then
+    failed=1
+    if grep -q "in sync" "$LOG_DIR/$name.log"; then
+      echo "bootstrap: package-lock.json does not match package.json (step '$name' failed); $LOCK_FIX. npm says:" >&2
+      grep -E "Missing:|Invalid:" "$LOG_DIR/$name.log" | head -n 8 >&2
+    else
+      echo "bootstrap: $sentence (step '$name' failed; last lines of $LOG_DIR/$name.log follow)" >&2
+      tail -n 25 "$LOG_DIR/$name.log" >&2
+    fi
+    return 1
+  fi
+}
+
 node_deps() {
   # Under `npm test --silent` npm exports npm_config_loglevel=silent to us; the explicit
-  # --loglevel below keeps nested npm errors in the logs (the fallback greps them).
+  # --loglevel below keeps nested npm errors in the logs.
   node_modules_fresh && return 0
-  if [ -d node_modules ] || [ ! -f package-lock.json ]; then
-    # Incremental and non-destructive: someone may be using node_modules right now.
-    run npm-install "npm install could not install the node dependencies" npm install --no-audit --no-fund --loglevel=warn
-    return
+  if [ ! -f package-lock.json ]; then
+    echo "bootstrap: package-lock.json is missing (step 'npm-ci'); $LOCK_FIX" >&2
+    failed=1
+    return 1
   fi
-  if ! run npm-ci "npm ci could not install the locked node dependencies" npm ci --no-audit --no-fund --loglevel=warn; then
-    if grep -q "in sync" "$LOG_DIR/npm-ci.log"; then
-      echo "bootstrap: package-lock.json is out of sync with package.json; falling back to npm install" >&2
-      failed=0
-      run npm-install "npm install could not install the node dependencies" npm install --no-audit --no-fund --loglevel=warn
-      return
-    fi
+  local before
+  before="$(fingerprint package-lock.json)"
+  if [ -d node_modules ]; then
+    # Incremental and non-destructive (someone may be using node_modules right now, and npm ci
+    # would delete it first). `npm ci --dry-run` changes nothing but fails when the lock does
+    # not match package.json; `npm install --no-save` then installs the locked tree and never
+    # writes package-lock.json.
+    run_npm npm-lock-check "npm ci --dry-run could not check package-lock.json" \
+      npm ci --dry-run --no-audit --no-fund --loglevel=warn || return 1
+    run_npm npm-install "npm install --no-save could not install the locked node dependencies" \
+      npm install --no-save --no-audit --no-fund --loglevel=warn || return 1
+  else
+    run_npm npm-ci "npm ci could not install the locked node dependencies" \
+      npm ci --no-audit --no-fund --loglevel=warn || return 1
+  fi
+  if [ "$(fingerprint package-lock.json)" != "$before" ]; then
+    echo "bootstrap: npm rewrote package-lock.json (step 'npm-install'), which bootstrap must never do: restore it with \`git checkout package-lock.json\` and report it with npm's version ($(npm --version))" >&2
+    failed=1
     return 1
   fi
 }
