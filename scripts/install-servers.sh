@@ -143,6 +143,7 @@ install_meinheld() {
 install_pinned waitress
 install_pinned cheroot
 install_pinned gevent
+install_pinned granian
 install_pinned uwsgi
 install_uwsgi_legacy
 install_mod_wsgi
