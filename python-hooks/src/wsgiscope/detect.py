@@ -139,10 +139,13 @@ def _detect_by_software(environ: Environ, modules: Mapping[str, Any]) -> Optiona
     return None
 
 
+from .granian import detect_granian  # noqa: E402 - granian.py imports ServerInfo from here
+
 DETECTORS: tuple[Detector, ...] = (
     _detect_uwsgi,
     _detect_mod_wsgi,
     _detect_gunicorn,
+    detect_granian,
     _detect_wsgiref,
     _detect_single_threaded,
     _detect_by_software,
