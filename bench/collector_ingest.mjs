@@ -18,6 +18,7 @@ import { arg, built, median, root, seeded } from './_common.mjs';
 
 const { decodeBatch } = built('packages/protocol/dist/index.js');
 const { Aggregator } = built('collector/dist/aggregate/aggregator.js');
+const { WorkerRegistry } = built('collector/dist/workers/registry.js');
 const BATCH = arg('batch', 2000);
 const SECONDS = arg('seconds', 3);
 const REPEATS = arg('repeats', 5);
@@ -72,7 +73,8 @@ function makeBatch(worker, seq) {
 
 
 function inProcess() {
-  const aggregator = new Aggregator({ workerExpiryMs: 3_600_000 });
+  const registry = new WorkerRegistry({ workerExpiryMs: 3_600_000 });
+  new Aggregator(registry);
   const seqs = new Array(WORKERS).fill(0);
   const bodies = Array.from({ length: WORKERS }, (_, w) => Buffer.from(makeBatch(w, 0)));
   // Bodies are reused with seq 0 except the first of each worker: duplicates would skip
@@ -88,10 +90,10 @@ function inProcess() {
         const t = process.hrtime.bigint();
         const result = decodeBatch(text);
         if (!result.ok) throw new Error(JSON.stringify(result.error));
-        const { accepted, duplicate } = aggregator.ingest(result.batch);
+        const { verdict } = registry.admit(result.batch);
         ns += process.hrtime.bigint() - t;
-        if (duplicate) throw new Error('unexpected duplicate');
-        records += accepted;
+        if (verdict === 'duplicate') throw new Error('unexpected duplicate');
+        records += result.batch.requests.status.length;
       }
     }
     rates.push(records / (Number(ns) / 1e9));

@@ -3,8 +3,8 @@
 //     npm run build && node bench/live_page.mjs [--seconds 2] [--repeats 5]
 //
 // 1. ingest: decode + aggregate serialized batches in process (as bench/collector_ingest.mjs),
-//    once with the plain Aggregator and once with the LiveFeedingAggregator the collector runs
-//    (which also feeds the live page's state). Records are stamped "now", so the live state
+//    once with the worker registry feeding the Aggregator alone and once feeding the live
+//    page's state too, as the collector runs. Records are stamped "now", so the live state
 //    does its full per-record work (records older than its history would be skipped cheaply).
 //    Runs alternate between the two so a busy shared machine hurts both alike.
 // 2. snapshot: 200 workers x 10,000 records/s in all (50 per worker per second, 1 % of them
@@ -14,8 +14,8 @@ import { arg, built, median, seeded } from './_common.mjs';
 
 const { decodeBatch } = built('packages/protocol/dist/index.js');
 const { Aggregator } = built('collector/dist/aggregate/aggregator.js');
-const { LiveFeedingAggregator } = built('collector/dist/live/feed.js');
 const { LiveState } = built('collector/dist/live/state.js');
+const { WorkerRegistry } = built('collector/dist/workers/registry.js');
 const { sseFrame } = built('collector/dist/live/sse.js');
 const SECONDS = arg('seconds', 2);
 const REPEATS = arg('repeats', 5);
@@ -67,9 +67,17 @@ function batchObject(worker, seq, records, endUs, threads) {
 
 const fmt = (n) => `${(n / 1e6).toFixed(2)} M`;
 
-function ingestRate(makeAggregator) {
+/** A registry with the Aggregator subscribed, and the live state too when `withLive`. */
+function collectorState(withLive, nowMs = Date.now) {
+  const registry = new WorkerRegistry({ workerExpiryMs: 3_600_000, nowMs });
+  new Aggregator(registry);
+  const live = withLive ? new LiveState(registry) : undefined;
+  return { registry, live };
+}
+
+function ingestRate(withLive) {
   const WORKERS = 8;
-  const aggregator = makeAggregator();
+  const { registry } = collectorState(withLive);
   const seqs = new Array(WORKERS).fill(0);
   const texts = Array.from({ length: WORKERS }, (_, w) => JSON.stringify(batchObject(w, 0, 2000, Date.now() * 1000, 4)));
   let records = 0;
@@ -80,9 +88,10 @@ function ingestRate(makeAggregator) {
       const text = texts[w].replace(/"seq":\d+/, `"seq":${++seqs[w]}`);
       const t = process.hrtime.bigint();
       const result = decodeBatch(text);
-      const { accepted } = aggregator.ingest(result.batch);
+      const { verdict } = registry.admit(result.batch);
       ns += process.hrtime.bigint() - t;
-      records += accepted;
+      if (verdict === 'duplicate') throw new Error('unexpected duplicate');
+      records += result.batch.requests.status.length;
     }
   }
   return records / (Number(ns) / 1e9);
@@ -91,8 +100,8 @@ function ingestRate(makeAggregator) {
 const plain = [];
 const withLive = [];
 for (let r = 0; r < REPEATS; r++) {
-  plain.push(ingestRate(() => new Aggregator({ workerExpiryMs: 3_600_000 })));
-  withLive.push(ingestRate(() => new LiveFeedingAggregator(new LiveState({ workerExpiryMs: 3_600_000 }), { workerExpiryMs: 3_600_000 })));
+  plain.push(ingestRate(false));
+  withLive.push(ingestRate(true));
 }
 console.log(`node ${process.version}, ${REPEATS} alternating repeats of ${SECONDS} s`);
 console.log(`decode + aggregate            : median ${fmt(median(plain))} records/s  [${plain.map(fmt).join(', ')}]`);
@@ -103,8 +112,7 @@ console.log(`live page share of ingest cost: ${((1 - median(withLive) / median(p
 const WORKERS = 200;
 const PER_WORKER_PER_S = 50;
 let nowMs = Math.floor(Date.now() / 1000) * 1000;
-const live = new LiveState({ nowMs: () => nowMs });
-const feeding = new LiveFeedingAggregator(live, { nowMs: () => nowMs });
+const { registry, live } = collectorState(true, () => nowMs);
 const batches = [];
 for (let s = 0; s < 30; s++) {
   nowMs += 1000;
@@ -115,7 +123,10 @@ let fed = 0;
 const feedStart = process.hrtime.bigint();
 for (let s = 0; s < 30; s++) {
   nowMs += 1000;
-  for (let w = 0; w < WORKERS; w++) fed += feeding.ingest(batches[s * WORKERS + w]).accepted;
+  for (let w = 0; w < WORKERS; w++) {
+    const b = batches[s * WORKERS + w];
+    if (registry.admit(b).verdict !== 'duplicate') fed += b.requests.status.length;
+  }
 }
 const feedMs = Number(process.hrtime.bigint() - feedStart) / 1e6;
 const times = [];

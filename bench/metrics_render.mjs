@@ -2,13 +2,14 @@
 //
 //     npm run build && node bench/metrics_render.mjs [--workers 200] [--services 1] [--renders 30]
 //
-// Feeds the real Aggregator one batch per worker (40 request label sets — method x status —
+// Feeds the real worker registry and Aggregator one batch per worker (40 request label sets — method x status —
 // per service, --services services, samples with lag observations), then times Exposition.render() — the work a
 // scrape does, minus the socket — as the median of --renders runs per format.
 import { arg, built, median } from './_common.mjs';
 
 const { Aggregator } = built('collector/dist/aggregate/aggregator.js');
 const { Exposition } = built('collector/dist/export/exposition.js');
+const { WorkerRegistry } = built('collector/dist/workers/registry.js');
 
 const WORKERS = arg('workers', 200);
 const RENDERS = arg('renders', 30);
@@ -43,8 +44,9 @@ function batch(w) {
   };
 }
 
-const aggregator = new Aggregator({ workerExpiryMs: 3_600_000 });
-for (let w = 0; w < WORKERS; w++) aggregator.ingest(batch(w));
+const registry = new WorkerRegistry({ workerExpiryMs: 3_600_000 });
+const aggregator = new Aggregator(registry);
+for (let w = 0; w < WORKERS; w++) registry.admit(batch(w));
 const exposition = new Exposition(aggregator);
 
 console.log(`node ${process.version}, ${WORKERS} workers, ${SERVICES} service(s) x 40 request label sets`);

@@ -1,6 +1,7 @@
 /**
- * Assembles a running collector from a config: aggregator, self metrics, exposition, HTTP
- * server and the expiry timer. `close()` stops all of it. Used by the CLI and by tests.
+ * Assembles a running collector from a config: the worker registry and its subscribers (the
+ * Prometheus aggregator, the live page), self metrics, exposition, HTTP server and the
+ * registry's expiry timer. `close()` stops all of it. Used by the CLI and by tests.
  *
  * @example
  *   const running = await startCollector({ ...defaults(), port: 0 });
@@ -8,7 +9,7 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Aggregator } from './aggregate/aggregator';
+import { Aggregator } from './aggregate/aggregator';
 import type { CollectorConfig } from './config';
 import { Exposition } from './export/exposition';
 import { BearerToken } from './ingest/auth';
@@ -16,34 +17,31 @@ import { RateLimiter } from './ingest/rateLimit';
 import { SelfMetricsBridge } from './self/bridge';
 import { SelfMetrics } from './self/selfMetrics';
 import { createApp } from './server';
-import { LiveFeedingAggregator } from './live/feed';
 import { liveRoutes } from './live/routes';
 import { LiveState } from './live/state';
+import { WorkerRegistry } from './workers/registry';
 
 export interface RunningCollector {
   url: string;
+  registry: WorkerRegistry;
   aggregator: Aggregator;
   close(): Promise<void>;
 }
 
-/** How often silent workers are looked for: a quarter of the expiry, at most every 5 s. */
-export function expiryIntervalMs(workerExpirySeconds: number): number {
-  return Math.max(100, Math.min(5000, (workerExpirySeconds * 1000) / 4));
-}
-
 export async function startCollector(config: CollectorConfig, nowMs: () => number = Date.now): Promise<RunningCollector> {
-  const live = new LiveState({ routes: config.routes, workerExpiryMs: config.workerExpirySeconds * 1000, nowMs });
-  const page = liveRoutes(live);
-  const aggregator = new LiveFeedingAggregator(live, {
-    maxSeriesPerMetric: config.maxSeriesPerMetric,
-    routes: config.routes,
+  // One cap on workers: the cardinality guard's limit also bounds the workers held.
+  const registry = new WorkerRegistry({
+    maxWorkers: config.maxSeriesPerMetric,
     workerExpiryMs: config.workerExpirySeconds * 1000,
     nowMs,
   });
-  const self = new SelfMetrics(aggregator);
+  const aggregator = new Aggregator(registry, { maxSeriesPerMetric: config.maxSeriesPerMetric, routes: config.routes });
+  const live = new LiveState(registry, { routes: config.routes });
+  const page = liveRoutes(live);
+  const self = new SelfMetrics({ registry, aggregator });
   const exposition = new Exposition(aggregator, [new SelfMetricsBridge(self)]);
   const app = createApp({
-    aggregator,
+    registry,
     exposition,
     observer: self,
     maxBodyBytes: config.maxBodyBytes,
@@ -59,16 +57,16 @@ export async function startCollector(config: CollectorConfig, nowMs: () => numbe
     });
     s.once('error', reject);
   });
-  const expiryTimer = setInterval(() => aggregator.expire(), expiryIntervalMs(config.workerExpirySeconds));
-  expiryTimer.unref();
+  const stopExpiry = registry.startExpiry();
 
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     url: `http://${host}:${String(address.port)}`,
+    registry,
     aggregator,
     close: async () => {
-      clearInterval(expiryTimer);
+      stopExpiry();
       page.broadcaster.stop();
       await new Promise<void>((resolve) => {
         server.close(() => {

@@ -4,16 +4,17 @@
  */
 import type { NextFunction, Request, Response, Router } from 'express';
 import express from 'express';
-import type { Aggregator } from './aggregate/aggregator';
 import type { Exposition } from './export/exposition';
 import { negotiateFormat } from './export/negotiate';
 import type { IngestObserver } from './ingest/route';
 import { ingestHandler } from './ingest/route';
 import type { BearerToken } from './ingest/auth';
 import type { RateLimiter } from './ingest/rateLimit';
+import type { WorkerRegistry } from './workers/registry';
 
 export interface AppOptions {
-  aggregator: Aggregator;
+  /** Where batches go (POST /v1/batches) and what /healthz counts. */
+  registry: WorkerRegistry;
   exposition: Exposition;
   observer: IngestObserver;
   maxBodyBytes: number;
@@ -46,7 +47,7 @@ export function createApp(options: AppOptions): express.Express {
   });
 
   app.get('/healthz', (_req, res) => {
-    res.status(200).json({ status: 'ok', workers: options.aggregator.workerCount() });
+    res.status(200).json({ status: 'ok', workers: options.registry.size });
   });
 
   if (options.live !== undefined) app.use(mayRead, options.live);

@@ -2,7 +2,6 @@ import { gzipSync } from 'node:zlib';
 import express from 'express';
 import request from 'supertest';
 import { loadInvalidVectors, loadValidVectors } from '@wsgiscope/protocol';
-import { Aggregator } from '../src/aggregate/aggregator';
 import { Exposition } from '../src/export/exposition';
 import { BearerToken } from '../src/ingest/auth';
 import { RateLimiter } from '../src/ingest/rateLimit';
@@ -12,6 +11,7 @@ import { createApp } from '../src/server';
 import { batch } from './helpers/batches';
 import { parseExposition, valueOf } from './helpers/exposition';
 import { rawPost, withServer } from './helpers/http';
+import { pipeline } from './helpers/pipeline';
 
 const GZIP_JSON = { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' };
 
@@ -29,10 +29,10 @@ class RecordingObserver implements IngestObserver {
 }
 
 function setup(overrides: Partial<AppOptions> = {}) {
-  const aggregator = new Aggregator();
+  const { registry, aggregator } = pipeline();
   const observer = new RecordingObserver();
   const app = createApp({
-    aggregator,
+    registry,
     exposition: new Exposition(aggregator),
     observer,
     maxBodyBytes: 64 * 1024,

@@ -1,86 +1,68 @@
 /**
- * The aggregator: decoded batches in, metric state out. PURE: no I/O, no timers, no
- * prom-client; the clock is injected. The HTTP layer calls `ingest()`, a timer calls
- * `expire()`, the exporter reads `requestSeries()` and `workers()` at scrape time.
+ * The aggregator: the Prometheus side's state. It subscribes to the worker registry: every
+ * batch that is not a duplicate has its requests counted into histograms per service, and
+ * every sample delta is added to that worker's counters. PURE: no I/O, no timers, no
+ * prom-client. The exporter reads `requestSeries()` and `workers()` at scrape time; a worker
+ * the registry forgets is gone from `workers()` (and from /metrics) at once.
  *
  * @example
- *   const aggregator = new Aggregator({ maxSeriesPerMetric: 2000 });
- *   const { accepted, duplicate } = aggregator.ingest(batch);
+ *   const registry = new WorkerRegistry({ maxWorkers: 2000 });
+ *   const aggregator = new Aggregator(registry, { maxSeriesPerMetric: 2000 });
+ *   registry.admit(batch); // counted by the aggregator
  */
 import type { BatchV1 } from '@wsgiscope/protocol';
+import type { Worker, WorkerRegistry } from '../workers/registry';
 import { normalizeMethod } from './methods';
 import type { RequestSeries } from './requestSeries';
 import { RequestTable } from './requestSeries';
-import { WorkerState } from './workerState';
+import { WorkerCounters } from './workerCounters';
 
 export interface AggregatorOptions {
-  /** Cap on label sets per metric (request label sets; workers). Default 2000. */
+  /** Cap on request label sets. Default 2000. */
   maxSeriesPerMetric?: number;
   /** Keep the `route` column as the `http_route` label. Default false (cardinality). */
   routes?: boolean;
-  /** Per-worker series disappear after this much silence. Default 60 s. */
-  workerExpiryMs?: number;
-  /** Milliseconds clock for expiry. Default `Date.now`. */
-  nowMs?: () => number;
-}
-
-export interface IngestResult {
-  /** Request records aggregated (0 for a duplicate). */
-  accepted: number;
-  duplicate: boolean;
 }
 
 /** Running totals the collector's self metrics report. */
 export interface AggregatorStats {
   /** Records counted into an `_overflow` series. */
   requestOverflowRecords: number;
-  /** Batches whose samples were dropped because the worker cap was reached. */
-  workerOverflowBatches: number;
-  expiredWorkers: number;
 }
 
 export class Aggregator {
   readonly routes: boolean;
   readonly maxSeriesPerMetric: number;
-  readonly workerExpiryMs: number;
-  readonly stats: AggregatorStats = { requestOverflowRecords: 0, workerOverflowBatches: 0, expiredWorkers: 0 };
+  readonly stats: AggregatorStats = { requestOverflowRecords: 0 };
 
   private readonly table: RequestTable;
-  private readonly workerStates = new Map<string, WorkerState>();
-  private readonly nowMs: () => number;
+  /** Per held worker; a worker the registry forgets is dropped with it. */
+  private readonly counters = new WeakMap<Worker, WorkerCounters>();
 
-  constructor(options: AggregatorOptions = {}) {
+  constructor(
+    readonly registry: WorkerRegistry,
+    options: AggregatorOptions = {},
+  ) {
     this.maxSeriesPerMetric = options.maxSeriesPerMetric ?? 2000;
     this.routes = options.routes ?? false;
-    this.workerExpiryMs = options.workerExpiryMs ?? 60_000;
-    this.nowMs = options.nowMs ?? Date.now;
     this.table = new RequestTable(this.maxSeriesPerMetric, this.routes);
+    registry.subscribe({
+      sample: (worker, delta) => {
+        this.countersOf(worker).add(delta);
+      },
+      batch: (batch) => {
+        this.countRequests(batch);
+      },
+    });
   }
 
-  /** Aggregate one decoded, valid batch. */
-  ingest(batch: BatchV1): IngestResult {
-    const worker = this.admitWorker(batch);
-    if (worker === 'duplicate') return { accepted: 0, duplicate: true };
-    this.countRequests(batch);
-    return { accepted: batch.requests.status.length, duplicate: false };
-  }
-
-  private admitWorker(batch: BatchV1): 'duplicate' | 'ok' {
-    const now = this.nowMs();
-    const name = batch.resource.worker;
-    let state = this.workerStates.get(name);
-    if (state === undefined) {
-      if (this.workerStates.size >= this.maxSeriesPerMetric) {
-        this.stats.workerOverflowBatches++;
-        return 'ok';
-      }
-      state = new WorkerState(batch.resource, now);
-      this.workerStates.set(name, state);
+  private countersOf(worker: Worker): WorkerCounters {
+    let counters = this.counters.get(worker);
+    if (counters === undefined) {
+      counters = new WorkerCounters(worker);
+      this.counters.set(worker, counters);
     }
-    const verdict = state.admit(batch.resource, batch.seq, now);
-    if (verdict === 'duplicate') return 'duplicate';
-    if (verdict === 'new') state.applySamples(batch.samples);
-    return 'ok';
+    return counters;
   }
 
   private countRequests(batch: BatchV1): void {
@@ -122,30 +104,12 @@ export class Aggregator {
     this.stats.requestOverflowRecords += overflowed;
   }
 
-  /** Forget workers silent for longer than the expiry; returns how many were removed. */
-  expire(): number {
-    const deadline = this.nowMs() - this.workerExpiryMs;
-    let removed = 0;
-    for (const [name, state] of this.workerStates) {
-      if (state.lastSeenMs < deadline) {
-        this.workerStates.delete(name);
-        removed++;
-      }
-    }
-    this.stats.expiredWorkers += removed;
-    return removed;
-  }
-
   requestSeries(): readonly RequestSeries[] {
     return this.table.series();
   }
 
-  workers(): IterableIterator<WorkerState> {
-    return this.workerStates.values();
-  }
-
-  workerCount(): number {
-    return this.workerStates.size;
+  /** The counters of every worker the registry holds, in the registry's order. */
+  *workers(): IterableIterator<WorkerCounters> {
+    for (const worker of this.registry.workers()) yield this.countersOf(worker);
   }
 }
-

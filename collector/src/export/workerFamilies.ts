@@ -1,32 +1,37 @@
-/** The per-worker families of the catalogue; a worker's series vanish when it expires. */
+/**
+ * The per-worker families of the catalogue: one series per worker the registry holds (labels
+ * service_name, server, worker); a worker's series vanish when the registry forgets it.
+ * Counters come from the aggregator's `WorkerCounters`, gauges from the registry's last reading.
+ */
+import type { Sample } from '@wsgiscope/protocol';
 import type { Aggregator } from '../aggregate/aggregator';
 import { SAMPLER_LAG_US, readHistogram } from '../aggregate/buckets';
-import type { WorkerGauges, WorkerState } from '../aggregate/workerState';
+import type { WorkerCounters } from '../aggregate/workerCounters';
 import type { FamilyValue, Labels } from './family';
 import { Family, histogramLines } from './family';
 
-function workerLabels(worker: WorkerState): Labels {
-  const r = worker.resource;
+function workerLabels(counters: WorkerCounters): Labels {
+  const r = counters.worker.resource;
   return { service_name: r.service_name, server: r.server, worker: r.worker };
 }
 
-function perWorker(aggregator: Aggregator, valueOf: (worker: WorkerState) => number | null): () => FamilyValue[] {
+function perWorker(aggregator: Aggregator, valueOf: (counters: WorkerCounters) => number | null): () => FamilyValue[] {
   return () => {
     const values: FamilyValue[] = [];
-    for (const worker of aggregator.workers()) {
-      const value = valueOf(worker);
-      if (value !== null && Number.isFinite(value)) values.push({ labels: workerLabels(worker), value });
+    for (const counters of aggregator.workers()) {
+      const value = valueOf(counters);
+      if (value !== null && Number.isFinite(value)) values.push({ labels: workerLabels(counters), value });
     }
     return values;
   };
 }
 
-function sampled(aggregator: Aggregator, pick: (gauges: WorkerGauges) => number | null): () => FamilyValue[] {
-  return perWorker(aggregator, (worker) => (worker.gauges === undefined ? null : pick(worker.gauges)));
+function sampled(aggregator: Aggregator, pick: (latest: Sample) => number): () => FamilyValue[] {
+  return perWorker(aggregator, (c) => (c.worker.latest === undefined ? null : pick(c.worker.latest)));
 }
 
-function info(worker: WorkerState): FamilyValue {
-  const r = worker.resource;
+function info(worker: WorkerCounters): FamilyValue {
+  const r = worker.worker.resource;
   return {
     labels: {
       ...workerLabels(worker),
@@ -41,7 +46,7 @@ function info(worker: WorkerState): FamilyValue {
   };
 }
 
-function samplerLag(worker: WorkerState): FamilyValue[] {
+function samplerLag(worker: WorkerCounters): FamilyValue[] {
   const reading = readHistogram(worker.samplerLag, 0, SAMPLER_LAG_US);
   return histogramLines(
     'wsgi_worker_sampler_lag_seconds',
@@ -60,19 +65,19 @@ export function workerFamilies(aggregator: Aggregator): Family[] {
     new Family(name, help, 'counter', produce);
   return [
     gauge('http_server_active_requests', 'Requests in flight in the worker at its last sample.',
-      sampled(aggregator, (g) => g.activeRequests)),
+      sampled(aggregator, (s) => s.active_requests)),
     gauge('wsgi_worker_threads', 'Capacity: threads (or greenlets) the worker can run requests on at once.',
-      perWorker(aggregator, (w) => w.resource.capacity_threads)),
+      perWorker(aggregator, (w) => w.worker.resource.capacity_threads)),
     gauge('wsgi_worker_busy_threads', 'Threads with at least one request in flight at the last sample.',
-      sampled(aggregator, (g) => g.busyThreads)),
+      sampled(aggregator, (s) => s.busy_threads)),
     counter('wsgi_worker_busy_thread_seconds_total',
       'Integral of busy threads over time; rate() gives the average number of busy threads.',
       perWorker(aggregator, (w) => w.busyThreadUs / 1e6)),
     gauge('wsgi_worker_utilization_ratio',
       'Busy-thread-seconds divided by threads times the interval, over the last sample interval.',
-      sampled(aggregator, (g) => g.utilizationRatio)),
+      perWorker(aggregator, (w) => w.worker.utilization)),
     gauge('wsgi_worker_oldest_request_age_seconds', 'Age of the oldest request in flight at the last sample (0 when idle).',
-      sampled(aggregator, (g) => g.oldestRequestAgeSeconds)),
+      sampled(aggregator, (s) => s.oldest_request_age_us / 1e6)),
     counter('wsgi_worker_cpu_seconds_total', 'CPU time of the worker process, by mode (user, system).', () => {
       const values: FamilyValue[] = [];
       for (const worker of aggregator.workers()) {
@@ -83,7 +88,7 @@ export function workerFamilies(aggregator: Aggregator): Family[] {
       return values;
     }),
     gauge('wsgi_worker_resident_memory_bytes', 'Resident set size of the worker process at the last sample.',
-      sampled(aggregator, (g) => g.residentMemoryBytes)),
+      sampled(aggregator, (s) => s.rss_bytes)),
     new Family('wsgi_worker_sampler_lag_seconds',
       'Lateness of the shim sampler wake-ups; high values indicate GIL contention (an approximation).',
       'histogram', () => [...aggregator.workers()].flatMap(samplerLag)),

@@ -1,11 +1,13 @@
 /**
  * POST /v1/batches: limits and checks in a fixed order (token → rate → media type → size →
- * decode), then one call into the aggregator. Answers per docs/protocol.md.
+ * decode), then one call into the worker registry, which hands the batch to its subscribers
+ * (the Prometheus aggregator, the live page). Answers per docs/protocol.md.
  */
 import type { Request, Response } from 'express';
+import type { BatchV1 } from '@wsgiscope/protocol';
 import { decodeBatch } from '@wsgiscope/protocol';
-import type { Aggregator } from '../aggregate/aggregator';
 import type { RejectReason } from '../self/selfMetrics';
+import type { BatchVerdict, WorkerRegistry } from '../workers/registry';
 import type { BearerToken } from './auth';
 import { encodingOf, readBody } from './body';
 import { IngestError } from './httpError';
@@ -19,7 +21,7 @@ export interface IngestObserver {
 }
 
 export interface IngestOptions {
-  aggregator: Aggregator;
+  registry: WorkerRegistry;
   observer: IngestObserver;
   maxBodyBytes: number;
   token?: BearerToken | undefined;
@@ -58,6 +60,18 @@ function refuse(res: Response, err: IngestError, observer: IngestObserver): void
   res.status(err.status).set(err.headers).json(err.body());
 }
 
+/** The 202 answer's body (docs/protocol.md). */
+export interface IngestResult {
+  /** Request records aggregated (0 for a duplicate). */
+  accepted: number;
+  duplicate: boolean;
+}
+
+/** The answer to a batch the registry gave `verdict`: every verdict but duplicate counts its requests. */
+export function ingestResult(verdict: BatchVerdict, batch: BatchV1): IngestResult {
+  return verdict === 'duplicate' ? { accepted: 0, duplicate: true } : { accepted: batch.requests.status.length, duplicate: false };
+}
+
 export function ingestHandler(options: IngestOptions): (req: Request, res: Response) => Promise<void> {
   return async (req, res) => {
     try {
@@ -68,7 +82,7 @@ export function ingestHandler(options: IngestOptions): (req: Request, res: Respo
         const { status, error, field } = decoded.error;
         throw new IngestError(status, error, 'invalid', field);
       }
-      const result = options.aggregator.ingest(decoded.batch);
+      const result = ingestResult(options.registry.admit(decoded.batch).verdict, decoded.batch);
       if (result.duplicate) options.observer.batchDuplicate();
       else options.observer.batchAccepted(result.accepted);
       res.status(202).json(result);

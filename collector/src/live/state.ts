@@ -1,21 +1,24 @@
 /**
- * The live page's state: per-second aggregates of every request, the latest readings of every
- * worker, and a bounded, sampled ring of recent requests per worker for the timeline. PURE: no
- * I/O and no timers; the clock is injected. `ingest()` is called with every admitted batch
- * (O(1) work per record), `snapshot()` builds what the page draws.
+ * The live page's state: per-second aggregates of every request, and a bounded, sampled ring
+ * of recent requests per worker for the timeline. It subscribes to the worker registry, which
+ * owns the workers (admission, cap, expiry, cumulative-to-delta): each batch's requests and
+ * each sample delta are binned per second here (O(1) work per record), and `snapshot()` reads
+ * the registry's workers for the tables. PURE: no I/O and no timers; the clock is injected.
  *
  * design: memory is bounded whatever arrives: the per-second ring is fixed, each worker's
- * timeline ring is fixed (`timelineCapacity` rows), at most `maxWorkers` workers are held
- * (silent ones expire), per-second route tallies are capped. When a worker sends more records
- * than its ring can hold for the timeline window, each batch is thinned to every k-th record
- * (always keeping long requests, the ones the timeline is for); the snapshot says so.
+ * timeline ring is fixed (`timelineCapacity` rows) and lives only while the registry holds the
+ * worker, per-second route tallies are capped. When a worker sends more records than its ring
+ * can hold for the timeline window, each batch is thinned to every k-th record (always keeping
+ * long requests, the ones the timeline is for); the snapshot says so.
  *
  * @example
- *   const live = new LiveState({ routes: false });
- *   live.ingest(batch);
+ *   const registry = new WorkerRegistry();
+ *   const live = new LiveState(registry, { routes: false });
+ *   registry.admit(batch);
  *   const snap = live.snapshot();
  */
-import type { BatchV1, Resource } from '@wsgiscope/protocol';
+import type { BatchV1 } from '@wsgiscope/protocol';
+import type { SampleDelta, Worker, WorkerRegistry } from '../workers/registry';
 import type { SecondSeries } from './seconds';
 import { SecondRing } from './seconds';
 import type { TimelineColumns } from './timelineRing';
@@ -37,12 +40,15 @@ export interface LiveOptions {
   timelineMaxRows?: number;
   /** Requests at least this long are always kept on the timeline. Default 100 ms. */
   longRequestUs?: number;
-  /** Workers held at most. Default 1000. */
-  maxWorkers?: number;
-  /** A worker silent this long is forgotten. Default 60 s. */
-  workerExpiryMs?: number;
+  /**
+   * Rows of the workers table a snapshot carries (the first by name; `workers_total` counts
+   * them all). A bound on the page's size, not on the workers held: that is the registry's
+   * `maxWorkers`. Default 1000.
+   */
+  tableMaxWorkers?: number;
   /** Seconds the charts lag behind now, so late batches have arrived. Default 2. */
   settleSeconds?: number;
+  /** Milliseconds clock. Default: the registry's. */
   nowMs?: () => number;
 }
 
@@ -92,15 +98,11 @@ export interface LiveSnapshot {
   };
 }
 
-interface WorkerEntry {
-  resource: Resource;
-  lastSeenMs: number;
+/** The live page's own state for one held worker: its timeline ring. */
+interface Lanes {
+  ring: TimelineRing;
   lastBatchMs: number;
   lastSampledMs: number;
-  ring: TimelineRing;
-  /** Previous sample's cumulative readings, to turn counters into per-interval rates. */
-  previous: { timeUs: number; busyUs: number; cpuUs: number; startedUs: number } | undefined;
-  view: Omit<LiveWorker, 'worker' | 'service_name' | 'server' | 'worker_class' | 'capacity_threads' | 'last_seen_s'>;
 }
 
 const ROUTE_SECONDS = 10;
@@ -109,11 +111,15 @@ export class LiveState {
   private readonly seconds: SecondRing;
   private readonly routeTally: KeyTally | undefined;
   private readonly serviceTally = new KeyTally(ROUTE_SECONDS + 2);
-  private readonly workers = new Map<string, WorkerEntry>();
+  /** Per held worker; a worker the registry forgets is dropped with it. */
+  private readonly lanes = new WeakMap<Worker, Lanes>();
   private readonly nowMs: () => number;
   private readonly o: Required<Omit<LiveOptions, 'nowMs' | 'routes'>>;
 
-  constructor(options: LiveOptions = {}) {
+  constructor(
+    private readonly registry: WorkerRegistry,
+    options: LiveOptions = {},
+  ) {
     this.o = {
       historySeconds: options.historySeconds ?? 120,
       timelineSeconds: options.timelineSeconds ?? 20,
@@ -121,47 +127,42 @@ export class LiveState {
       timelineMaxWorkers: options.timelineMaxWorkers ?? 32,
       timelineMaxRows: options.timelineMaxRows ?? 2500,
       longRequestUs: options.longRequestUs ?? 100_000,
-      maxWorkers: options.maxWorkers ?? 1000,
-      workerExpiryMs: options.workerExpiryMs ?? 60_000,
+      tableMaxWorkers: options.tableMaxWorkers ?? 1000,
       settleSeconds: options.settleSeconds ?? 2,
     };
-    this.nowMs = options.nowMs ?? Date.now;
+    this.nowMs = options.nowMs ?? registry.nowMs;
     this.seconds = new SecondRing(this.o.historySeconds);
     this.routeTally = options.routes === true ? new KeyTally(ROUTE_SECONDS + 2) : undefined;
+    registry.subscribe({
+      sample: (worker, delta) => {
+        this.addSample(worker, delta);
+      },
+      batch: (batch, worker) => {
+        this.addBatch(batch, worker);
+      },
+    });
   }
 
-  /** Take in one admitted (not duplicate) batch. */
-  ingest(batch: BatchV1): void {
+  /** One batch that is not a duplicate; `worker` is undefined past the registry's cap. */
+  private addBatch(batch: BatchV1, worker: Worker | undefined): void {
     const now = this.nowMs();
     const nowSecond = Math.floor(now / 1000);
-    const entry = this.entry(batch.resource, now);
     this.countRequests(batch, nowSecond);
     const { service_name, server } = batch.resource;
     this.serviceTally.add(nowSecond, JSON.stringify([service_name, server]), batch.requests.status.length, 0, nowSecond);
-    if (entry === undefined) return;
-    this.keepTimeline(entry, batch, now);
-    this.applySamples(entry, batch, nowSecond);
-    entry.lastBatchMs = now;
+    if (worker === undefined) return;
+    const lanes = this.lanesOf(worker, now);
+    this.keepTimeline(lanes, batch, now);
+    lanes.lastBatchMs = now;
   }
 
-  private entry(resource: Resource, now: number): WorkerEntry | undefined {
-    let entry = this.workers.get(resource.worker);
-    if (entry === undefined) {
-      if (this.workers.size >= this.o.maxWorkers) return undefined;
-      entry = {
-        resource,
-        lastSeenMs: now,
-        lastBatchMs: now - 1000,
-        lastSampledMs: -Infinity,
-        ring: new TimelineRing(this.o.timelineCapacity),
-        previous: undefined,
-        view: { busy_threads: null, active_requests: null, utilization: null, cpu_cores: null, rss_bytes: null, oldest_request_age_s: null },
-      };
-      this.workers.set(resource.worker, entry);
+  private lanesOf(worker: Worker, now: number): Lanes {
+    let lanes = this.lanes.get(worker);
+    if (lanes === undefined) {
+      lanes = { ring: new TimelineRing(this.o.timelineCapacity), lastBatchMs: now - 1000, lastSampledMs: -Infinity };
+      this.lanes.set(worker, lanes);
     }
-    entry.resource = resource;
-    entry.lastSeenMs = now;
-    return entry;
+    return lanes;
   }
 
   private countRequests(batch: BatchV1, nowSecond: number): void {
@@ -184,97 +185,53 @@ export class LiveState {
     }
   }
 
-  private keepTimeline(entry: WorkerEntry, batch: BatchV1, now: number): void {
+  private keepTimeline(lanes: Lanes, batch: BatchV1, now: number): void {
     const r = batch.requests;
     const n = r.status.length;
     if (n === 0) return;
     // Rows this batch may use so that the ring holds about the whole timeline window.
-    const spanS = Math.min(this.o.timelineSeconds, Math.max(0.05, (now - entry.lastBatchMs) / 1000));
+    const spanS = Math.min(this.o.timelineSeconds, Math.max(0.05, (now - lanes.lastBatchMs) / 1000));
     // A ring not yet full takes everything it has room for: no thinning at low rates.
-    const budget = Math.max(1, Math.ceil((this.o.timelineCapacity * spanS) / this.o.timelineSeconds), this.o.timelineCapacity - entry.ring.length);
+    const budget = Math.max(1, Math.ceil((this.o.timelineCapacity * spanS) / this.o.timelineSeconds), this.o.timelineCapacity - lanes.ring.length);
     const stride = Math.max(1, Math.ceil(n / budget));
-    if (stride > 1) entry.lastSampledMs = now;
+    if (stride > 1) lanes.lastSampledMs = now;
     const long = this.o.longRequestUs;
     const { start_unix_us, duration_us, queue_us, read_us, app_us, write_us, thread, status } = r;
     for (let i = 0; i < n; i++) {
       const duration = duration_us[i]!;
       if (i % stride !== 0 && duration < long) continue;
-      entry.ring.push(start_unix_us[i]!, duration, queue_us[i] ?? null, read_us[i]!, app_us[i]!, write_us[i]!, thread[i]!, status[i]!);
+      lanes.ring.push(start_unix_us[i]!, duration, queue_us[i] ?? null, read_us[i]!, app_us[i]!, write_us[i]!, thread[i]!, status[i]!);
     }
   }
 
-  private applySamples(entry: WorkerEntry, batch: BatchV1, nowSecond: number): void {
-    const capacity = batch.resource.capacity_threads;
-    const startedUs = batch.resource.started_unix_us;
-    for (const s of batch.samples) {
-      const cpuUs = s.cpu_user_us + s.cpu_system_us;
-      const prev = entry.previous?.startedUs === startedUs ? entry.previous : { timeUs: startedUs, busyUs: 0, cpuUs: 0, startedUs };
-      const spanUs = s.time_unix_us - prev.timeUs;
-      if (spanUs < 0) continue; // an older reading arriving late
-      const busyUs = Math.max(0, s.busy_thread_us - prev.busyUs);
-      const cpuDeltaUs = Math.max(0, cpuUs - prev.cpuUs);
-      if (spanUs > 0) {
-        this.seconds.addInterval(prev.timeUs, s.time_unix_us, busyUs, capacity, cpuDeltaUs, nowSecond);
-        entry.view.utilization = round(busyUs / (capacity * spanUs));
-        entry.view.cpu_cores = round(cpuDeltaUs / spanUs);
-      }
-      entry.view.busy_threads = s.busy_threads;
-      entry.view.active_requests = s.active_requests;
-      entry.view.rss_bytes = s.rss_bytes;
-      entry.view.oldest_request_age_s = round(s.oldest_request_age_us / 1e6);
-      entry.previous = { timeUs: s.time_unix_us, busyUs: s.busy_thread_us, cpuUs, startedUs };
-    }
-  }
-
-  /** Forget workers silent for longer than the expiry; returns how many. */
-  expire(): number {
-    const deadline = this.nowMs() - this.o.workerExpiryMs;
-    let removed = 0;
-    for (const [name, entry] of this.workers) {
-      if (entry.lastSeenMs < deadline) {
-        this.workers.delete(name);
-        removed++;
-      }
-    }
-    return removed;
-  }
-
-  workerCount(): number {
-    return this.workers.size;
+  /** Busy-thread time, capacity and CPU of one sample interval, spread over its seconds. */
+  private addSample(worker: Worker, delta: SampleDelta): void {
+    if (delta.toUs <= delta.fromUs) return;
+    const { increase } = delta;
+    const nowSecond = Math.floor(this.nowMs() / 1000);
+    const cpuUs = increase.cpu_user_us + increase.cpu_system_us;
+    this.seconds.addInterval(delta.fromUs, delta.toUs, increase.busy_thread_us, worker.resource.capacity_threads, cpuUs, nowSecond);
   }
 
   /** Everything the page draws, bounded in size whatever the load. */
   snapshot(): LiveSnapshot {
-    this.expire();
     const now = this.nowMs();
     const nowSecond = Math.floor(now / 1000);
     const settled = nowSecond - this.o.settleSeconds;
-    const entries = [...this.workers.values()].sort((a, b) => (a.resource.worker < b.resource.worker ? -1 : a.resource.worker > b.resource.worker ? 1 : 0));
+    const entries = [...this.registry.workers()].sort(byName);
     return {
       now_unix_ms: now,
       series: this.seconds.series(settled),
       services: this.services(entries, settled),
       routes: this.routes(settled),
-      workers: entries.slice(0, this.o.maxWorkers).map((e) => this.workerView(e, now)),
+      workers: entries.slice(0, this.o.tableMaxWorkers).map((e) => workerView(e, now)),
       workers_total: entries.length,
       timeline: this.timeline(entries, now),
     };
   }
 
-  private workerView(e: WorkerEntry, now: number): LiveWorker {
-    return {
-      worker: e.resource.worker,
-      service_name: e.resource.service_name,
-      server: e.resource.server,
-      worker_class: e.resource.worker_class,
-      capacity_threads: e.resource.capacity_threads,
-      ...e.view,
-      last_seen_s: round((now - e.lastSeenMs) / 1000),
-    };
-  }
-
   /** Services with their workers and records received per second over the last 10 s. */
-  private services(entries: readonly WorkerEntry[], settled: number): LiveService[] {
+  private services(entries: readonly Worker[], settled: number): LiveService[] {
     const byKey = new Map<string, LiveService>();
     for (const e of entries) {
       const key = JSON.stringify([e.resource.service_name, e.resource.server]);
@@ -298,7 +255,7 @@ export class LiveState {
     }));
   }
 
-  private timeline(entries: readonly WorkerEntry[], now: number): LiveSnapshot['timeline'] {
+  private timeline(entries: readonly Worker[], now: number): LiveSnapshot['timeline'] {
     const toUs = now * 1000;
     const fromUs = toUs - this.o.timelineSeconds * 1e6;
     const shown = entries.slice(0, this.o.timelineMaxWorkers);
@@ -307,14 +264,43 @@ export class LiveState {
     let rows = 0;
     let sampled = false;
     const workers: TimelineWorker[] = shown.map((e) => {
-      const { columns, overlapping: n } = e.ring.window(fromUs, toUs, perWorker);
+      const lanes = this.lanesOf(e, now);
+      const { columns, overlapping: n } = lanes.ring.window(fromUs, toUs, perWorker);
       overlapping += n;
       rows += columns.start_us.length;
-      if (columns.start_us.length < n || e.lastSampledMs >= now - this.o.timelineSeconds * 1000) sampled = true;
+      if (columns.start_us.length < n || lanes.lastSampledMs >= now - this.o.timelineSeconds * 1000) sampled = true;
       return { worker: e.resource.worker, capacity_threads: e.resource.capacity_threads, ...columns };
     });
     return { from_unix_us: fromUs, to_unix_us: toUs, workers, workers_total: entries.length, rows_overlapping: overlapping, rows_shown: rows, sampled };
   }
+}
+
+/** By worker name, then service: two services in one process sit side by side. */
+function byName(a: Worker, b: Worker): number {
+  const x = a.resource;
+  const y = b.resource;
+  if (x.worker !== y.worker) return x.worker < y.worker ? -1 : 1;
+  if (x.service_name !== y.service_name) return x.service_name < y.service_name ? -1 : 1;
+  return 0;
+}
+
+function workerView(w: Worker, now: number): LiveWorker {
+  const r = w.resource;
+  const s = w.latest;
+  return {
+    worker: r.worker,
+    service_name: r.service_name,
+    server: r.server,
+    worker_class: r.worker_class,
+    capacity_threads: r.capacity_threads,
+    busy_threads: s === undefined ? null : s.busy_threads,
+    active_requests: s === undefined ? null : s.active_requests,
+    utilization: w.utilization === null ? null : round(w.utilization),
+    cpu_cores: w.cpuCores === null ? null : round(w.cpuCores),
+    rss_bytes: s === undefined ? null : s.rss_bytes,
+    oldest_request_age_s: s === undefined ? null : round(s.oldest_request_age_us / 1e6),
+    last_seen_s: round((now - w.lastSeenMs) / 1000),
+  };
 }
 
 function round(x: number): number {

@@ -3,7 +3,7 @@
  * its own (no global provider) and read by a pull reader at scrape time.
  *
  * @example
- *   const self = new SelfMetrics(aggregator);
+ *   const self = new SelfMetrics({ registry, aggregator });
  *   self.batchAccepted(records); self.batchRejected('too_large');
  *   const families = selfFamilies(self); // bridged into the prom-client registries
  */
@@ -12,6 +12,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Counter } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { Aggregator } from '../aggregate/aggregator';
+import type { WorkerRegistry } from '../workers/registry';
 import { PullMetricReader } from './pullReader';
 
 /** Why a batch was refused; the `reason` label. */
@@ -65,7 +66,8 @@ export class SelfMetrics {
   private readonly rejected: Counter;
   private readonly loopDelay: IntervalHistogram;
 
-  constructor(aggregator: Aggregator) {
+  /** Reads the registry's worker totals and the aggregator's request totals at each scrape. */
+  constructor({ registry, aggregator }: { registry: WorkerRegistry; aggregator: Aggregator }) {
     this.provider = new MeterProvider({ readers: [this.reader] });
     const meter = this.provider.getMeter('wsgiscope-collector');
     const counter = (name: string): Counter =>
@@ -78,14 +80,14 @@ export class SelfMetrics {
     const observableGauge = (name: string) => meter.createObservableGauge(name, { description: spec(name).help });
     observableCounter('wsgiscope_collector_cardinality_overflows').addCallback((result) => {
       result.observe(aggregator.stats.requestOverflowRecords, { kind: 'request_records' });
-      result.observe(aggregator.stats.workerOverflowBatches, { kind: 'worker_batches' });
+      result.observe(registry.stats.overCapBatches, { kind: 'worker_batches' });
     });
     observableCounter('wsgiscope_collector_expired_workers').addCallback((result) => {
-      result.observe(aggregator.stats.expiredWorkers);
+      result.observe(registry.stats.expiredWorkers);
     });
     observableGauge('wsgiscope_collector_series').addCallback((result) => {
       result.observe(aggregator.requestSeries().length, { kind: 'request' });
-      result.observe(aggregator.workerCount(), { kind: 'worker' });
+      result.observe(registry.size, { kind: 'worker' });
     });
 
     this.loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });

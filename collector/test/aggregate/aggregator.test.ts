@@ -1,8 +1,9 @@
-import { Aggregator } from '../../src/aggregate/aggregator';
+import type { Aggregator } from '../../src/aggregate/aggregator';
 import { DURATION_US, SAMPLER_LAG_US, readHistogram } from '../../src/aggregate/buckets';
 import type { RequestHistogram, RequestSeries } from '../../src/aggregate/requestSeries';
-import type { WorkerState } from '../../src/aggregate/workerState';
+import type { WorkerCounters } from '../../src/aggregate/workerCounters';
 import { batch, sample } from '../helpers/batches';
+import { pipeline } from '../helpers/pipeline';
 
 const START = 1767225600000000;
 
@@ -16,14 +17,14 @@ function count(series: RequestSeries, histogram: RequestHistogram): number {
   return readHistogram(series.data, series.offsetOf(histogram), series.layoutOf(histogram)).count;
 }
 
-function worker(aggregator: Aggregator): WorkerState {
+function worker(aggregator: Aggregator): WorkerCounters {
   return only(aggregator.workers());
 }
 
 describe('Aggregator request histograms', () => {
   it('puts durations into the le buckets, a value on a bound into that bound', () => {
-    const aggregator = new Aggregator();
-    aggregator.ingest(batch({ rows: [1000, 5000, 5001, 20_000_000].map((d) => ({ duration_us: d, first_byte_us: null })) }));
+    const { aggregator, ingest } = pipeline();
+    ingest(batch({ rows: [1000, 5000, 5001, 20_000_000].map((d) => ({ duration_us: d, first_byte_us: null })) }));
     const series = only(aggregator.requestSeries());
     const reading = readHistogram(series.data, series.offsetOf('duration'), DURATION_US);
     expect(reading.cumulative.slice(0, 3)).toEqual([2, 3, 3]); // le 0.005, 0.01, 0.025
@@ -38,21 +39,21 @@ describe('Aggregator request histograms', () => {
     ['PURGE', '_OTHER'],
     ['QUERY', 'QUERY'],
   ])('labels method %s as %s', (raw, label) => {
-    const aggregator = new Aggregator();
-    aggregator.ingest(batch({ rows: [{ method: raw }] }));
+    const { aggregator, ingest } = pipeline();
+    ingest(batch({ rows: [{ method: raw }] }));
     expect(only(aggregator.requestSeries()).labels.http_request_method).toBe(label);
   });
 
   it('folds unknown methods into one _OTHER series', () => {
-    const aggregator = new Aggregator();
-    aggregator.ingest(batch({ rows: [{ method: 'FOO' }, { method: 'BAR' }, { method: 'get' }] }));
+    const { aggregator, ingest } = pipeline();
+    ingest(batch({ rows: [{ method: 'FOO' }, { method: 'BAR' }, { method: 'get' }] }));
     expect(count(only(aggregator.requestSeries()), 'duration')).toBe(3);
   });
 
   it('keeps one series per method and status, in any record order', () => {
-    const aggregator = new Aggregator();
+    const { aggregator, ingest } = pipeline();
     const rows = [{ status: 200 }, { status: 404 }, { status: 200 }, { method: 'POST', status: 200 }];
-    aggregator.ingest(batch({ rows }));
+    ingest(batch({ rows }));
     const byKey = new Map(aggregator.requestSeries().map((s) => [`${s.labels.http_request_method} ${s.labels.http_response_status_code}`, count(s, 'duration')]));
     expect(Object.fromEntries(byKey)).toEqual({ 'GET 200': 2, 'GET 404': 1, 'POST 200': 1 });
   });
@@ -64,8 +65,8 @@ describe('Aggregator request histograms', () => {
     ['phase_app', 3],
     ['request_body', 3],
   ])('skips null values: %s counts %i of 3 records', (histogram, expected) => {
-    const aggregator = new Aggregator();
-    aggregator.ingest(batch({
+    const { aggregator, ingest } = pipeline();
+    ingest(batch({
       rows: [
         { queue_us: 100, first_byte_us: null, cpu_us: null },
         { queue_us: null, first_byte_us: 10, cpu_us: 7 },
@@ -77,26 +78,26 @@ describe('Aggregator request histograms', () => {
 
   it('keeps http_route only when routes are enabled', () => {
     const rows = [{ route: '/a' }, { route: '/b' }, { route: null }];
-    const withRoutes = new Aggregator({ routes: true });
-    withRoutes.ingest(batch({ rows, withRoutes: true }));
+    const { aggregator: withRoutes, ingest: withRoutesIngest } = pipeline({ routes: true });
+    withRoutesIngest(batch({ rows, withRoutes: true }));
     expect(withRoutes.requestSeries().map((s) => s.labels.http_route)).toEqual(['/a', '/b', '']);
-    const without = new Aggregator();
-    without.ingest(batch({ rows, withRoutes: true }));
+    const { aggregator: without, ingest: withoutIngest } = pipeline();
+    withoutIngest(batch({ rows, withRoutes: true }));
     expect(only(without.requestSeries()).labels.http_route).toBeUndefined();
   });
 
   it('counts new label sets past the cap into the service _overflow series', () => {
-    const aggregator = new Aggregator({ maxSeriesPerMetric: 2 });
-    aggregator.ingest(batch({ rows: [{ status: 200 }, { status: 201 }, { status: 404 }, { status: 500 }, { status: 200 }] }));
+    const { aggregator, ingest } = pipeline({ maxSeriesPerMetric: 2 });
+    ingest(batch({ rows: [{ status: 200 }, { status: 201 }, { status: 404 }, { status: 500 }, { status: 200 }] }));
     const labels = aggregator.requestSeries().map((s) => [s.labels.http_response_status_code, count(s, 'duration')]);
     expect(labels).toEqual([['200', 2], ['201', 1], ['_overflow', 2]]);
     expect(aggregator.stats.requestOverflowRecords).toBe(2);
   });
 
   it('counts services first seen past the cap into one _overflow service, however many there are', () => {
-    const aggregator = new Aggregator({ maxSeriesPerMetric: 2 });
+    const { aggregator, ingest } = pipeline({ maxSeriesPerMetric: 2 });
     for (let i = 0; i < 100; i++) {
-      aggregator.ingest(batch({ seq: i, resource: { service_name: `svc-${String(i)}` }, rows: [{}, {}] }));
+      ingest(batch({ seq: i, resource: { service_name: `svc-${String(i)}` }, rows: [{}, {}] }));
     }
     const labels = aggregator.requestSeries().map((s) => [s.labels.service_name, s.labels.server, count(s, 'duration')]);
     expect(labels).toEqual([['svc-0', 'gunicorn', 2], ['svc-1', 'gunicorn', 2], ['_overflow', '_overflow', 196]]);
@@ -106,10 +107,10 @@ describe('Aggregator request histograms', () => {
 
 describe('Aggregator duplicates and worker instances', () => {
   it('does not count a batch whose seq was already seen for the instance', () => {
-    const aggregator = new Aggregator();
-    const first = aggregator.ingest(batch({ seq: 3, rows: [{}, {}] }));
-    const again = aggregator.ingest(batch({ seq: 3, rows: [{}, {}] }));
-    const older = aggregator.ingest(batch({ seq: 2, rows: [{}] }));
+    const { aggregator, ingest } = pipeline();
+    const first = ingest(batch({ seq: 3, rows: [{}, {}] }));
+    const again = ingest(batch({ seq: 3, rows: [{}, {}] }));
+    const older = ingest(batch({ seq: 2, rows: [{}] }));
     expect(first).toEqual({ accepted: 2, duplicate: false });
     expect(again).toEqual({ accepted: 0, duplicate: true });
     expect(older).toEqual({ accepted: 0, duplicate: true });
@@ -117,18 +118,18 @@ describe('Aggregator duplicates and worker instances', () => {
   });
 
   it('treats a new started_unix_us as a new instance whose seq restarts', () => {
-    const aggregator = new Aggregator();
-    aggregator.ingest(batch({ seq: 5, rows: [{}] }));
-    const restarted = aggregator.ingest(batch({ seq: 0, resource: { started_unix_us: START + 10_000_000 }, rows: [{}] }));
+    const { ingest } = pipeline();
+    ingest(batch({ seq: 5, rows: [{}] }));
+    const restarted = ingest(batch({ seq: 0, resource: { started_unix_us: START + 10_000_000 }, rows: [{}] }));
     expect(restarted.duplicate).toBe(false);
   });
 
   it('keeps counters monotonic across a worker restart', () => {
-    const aggregator = new Aggregator();
-    aggregator.ingest(batch({ seq: 0, samples: [sample({ time_unix_us: START + 1e6, busy_thread_us: 1e6, cpu_user_us: 2e6, dropped_records: 5 })] }));
-    aggregator.ingest(batch({ seq: 1, samples: [sample({ time_unix_us: START + 2e6, busy_thread_us: 3e6, cpu_user_us: 3e6, dropped_records: 7 })] }));
+    const { aggregator, ingest } = pipeline();
+    ingest(batch({ seq: 0, samples: [sample({ time_unix_us: START + 1e6, busy_thread_us: 1e6, cpu_user_us: 2e6, dropped_records: 5 })] }));
+    ingest(batch({ seq: 1, samples: [sample({ time_unix_us: START + 2e6, busy_thread_us: 3e6, cpu_user_us: 3e6, dropped_records: 7 })] }));
     const restart = START + 5e6;
-    aggregator.ingest(batch({
+    ingest(batch({
       seq: 0,
       resource: { started_unix_us: restart },
       samples: [sample({ time_unix_us: restart + 1e6, busy_thread_us: 5e5, cpu_user_us: 1e6, dropped_records: 1 })],
@@ -140,8 +141,8 @@ describe('Aggregator duplicates and worker instances', () => {
   });
 
   it('never lets a counter go down when a cumulative reading goes backwards', () => {
-    const aggregator = new Aggregator();
-    aggregator.ingest(batch({
+    const { aggregator, ingest } = pipeline();
+    ingest(batch({
       samples: [
         sample({ time_unix_us: START + 1e6, cpu_system_us: 900 }),
         sample({ time_unix_us: START + 2e6, cpu_system_us: 400 }),
@@ -152,9 +153,9 @@ describe('Aggregator duplicates and worker instances', () => {
   });
 
   it('counts the requests of a batch from an older instance but ignores its samples', () => {
-    const aggregator = new Aggregator();
-    aggregator.ingest(batch({ seq: 0, resource: { started_unix_us: START + 1e7 }, samples: [sample({ time_unix_us: START + 2e7, busy_thread_us: 100 })] }));
-    const late = aggregator.ingest(batch({ seq: 9, rows: [{}], samples: [sample({ time_unix_us: START + 5e6, busy_thread_us: 9e6 })] }));
+    const { aggregator, ingest } = pipeline();
+    ingest(batch({ seq: 0, resource: { started_unix_us: START + 1e7 }, samples: [sample({ time_unix_us: START + 2e7, busy_thread_us: 100 })] }));
+    const late = ingest(batch({ seq: 9, rows: [{}], samples: [sample({ time_unix_us: START + 5e6, busy_thread_us: 9e6 })] }));
     expect(late).toEqual({ accepted: 1, duplicate: false });
     expect(worker(aggregator).busyThreadUs).toBe(100);
   });
@@ -162,68 +163,69 @@ describe('Aggregator duplicates and worker instances', () => {
 
 describe('Aggregator worker gauges', () => {
   it('computes utilisation over the last interval as busy-thread-us / (threads * interval)', () => {
-    const aggregator = new Aggregator();
-    aggregator.ingest(batch({
+    const { aggregator, ingest } = pipeline();
+    ingest(batch({
       resource: { capacity_threads: 4 },
       samples: [
         sample({ time_unix_us: START + 1e6, busy_thread_us: 4e6 }),
         sample({ time_unix_us: START + 3e6, busy_thread_us: 6e6 }),
       ],
     }));
-    expect(worker(aggregator).gauges?.utilizationRatio).toBeCloseTo(0.25, 12);
+    expect(worker(aggregator).worker.utilization).toBeCloseTo(0.25, 12);
   });
 
   it('measures the first sample of an instance from its start', () => {
-    const aggregator = new Aggregator();
-    aggregator.ingest(batch({ resource: { capacity_threads: 2 }, samples: [sample({ time_unix_us: START + 2e6, busy_thread_us: 1e6 })] }));
-    expect(worker(aggregator).gauges?.utilizationRatio).toBeCloseTo(0.25, 12);
+    const { aggregator, ingest } = pipeline();
+    ingest(batch({ resource: { capacity_threads: 2 }, samples: [sample({ time_unix_us: START + 2e6, busy_thread_us: 1e6 })] }));
+    expect(worker(aggregator).worker.utilization).toBeCloseTo(0.25, 12);
   });
 
   it('keeps the last sample for gauges', () => {
-    const aggregator = new Aggregator();
-    aggregator.ingest(batch({
+    const { aggregator, ingest } = pipeline();
+    ingest(batch({
       samples: [
         sample({ time_unix_us: START + 1e6, active_requests: 9, rss_bytes: 1 }),
         sample({ time_unix_us: START + 2e6, active_requests: 2, busy_threads: 2, rss_bytes: 5000, oldest_request_age_us: 1_500_000 }),
       ],
     }));
-    expect(worker(aggregator).gauges).toMatchObject({
-      activeRequests: 2,
-      busyThreads: 2,
-      residentMemoryBytes: 5000,
-      oldestRequestAgeSeconds: 1.5,
+    expect(worker(aggregator).worker.latest).toMatchObject({
+      active_requests: 2,
+      busy_threads: 2,
+      rss_bytes: 5000,
+      oldest_request_age_us: 1_500_000,
     });
   });
 
   it('collects every sampler lag into the per-worker histogram', () => {
-    const aggregator = new Aggregator();
-    aggregator.ingest(batch({ samples: [sample({ sampler_lag_us: [50, 100, 2_000_000] })] }));
+    const { aggregator, ingest } = pipeline();
+    ingest(batch({ samples: [sample({ sampler_lag_us: [50, 100, 2_000_000] })] }));
     const reading = readHistogram(worker(aggregator).samplerLag, 0, SAMPLER_LAG_US);
     expect(reading.cumulative[0]).toBe(2); // le 0.0001 s
     expect(reading.count).toBe(3);
   });
 
   it('stops tracking new workers past the cap but still counts their requests', () => {
-    const aggregator = new Aggregator({ maxSeriesPerMetric: 1 });
-    aggregator.ingest(batch({ rows: [{}] }));
-    const result = aggregator.ingest(batch({ resource: { worker: 'web-2:1' }, rows: [{}] }));
+    const { registry, aggregator, ingest } = pipeline({ maxWorkers: 1 });
+    ingest(batch({ rows: [{}] }));
+    const result = ingest(batch({ resource: { worker: 'web-2:1' }, rows: [{}] }));
     expect(result.accepted).toBe(1);
-    expect(aggregator.workerCount()).toBe(1);
-    expect(aggregator.stats.workerOverflowBatches).toBe(1);
+    expect(count(only(aggregator.requestSeries()), 'duration')).toBe(2);
+    expect([...aggregator.workers()]).toHaveLength(1);
+    expect(registry.stats.overCapBatches).toBe(1);
   });
 });
 
 describe('Aggregator expiry', () => {
   it('forgets a worker only after the expiry of silence, by the injected clock', () => {
     let now = 1_000_000;
-    const aggregator = new Aggregator({ workerExpiryMs: 60_000, nowMs: () => now });
-    aggregator.ingest(batch());
-    aggregator.ingest(batch({ resource: { worker: 'web-2:7' } }));
+    const { registry, aggregator, ingest } = pipeline({ workerExpiryMs: 60_000, nowMs: () => now });
+    ingest(batch());
+    ingest(batch({ resource: { worker: 'web-2:7' } }));
     now += 30_000;
-    aggregator.ingest(batch({ resource: { worker: 'web-2:7' }, seq: 1 }));
+    ingest(batch({ resource: { worker: 'web-2:7' }, seq: 1 }));
     now += 30_001;
-    expect(aggregator.expire()).toBe(1);
-    expect([...aggregator.workers()].map((w) => w.resource.worker)).toEqual(['web-2:7']);
-    expect(aggregator.stats.expiredWorkers).toBe(1);
+    expect(registry.expire()).toBe(1);
+    expect([...aggregator.workers()].map((w) => w.worker.resource.worker)).toEqual(['web-2:7']);
+    expect(registry.stats.expiredWorkers).toBe(1);
   });
 });

@@ -1,4 +1,4 @@
-import { Aggregator } from '../../src/aggregate/aggregator';
+import type { Aggregator } from '../../src/aggregate/aggregator';
 import { Exposition } from '../../src/export/exposition';
 import type { ExpositionFormat } from '../../src/export/negotiate';
 import { negotiateFormat } from '../../src/export/negotiate';
@@ -6,6 +6,7 @@ import { SelfMetricsBridge } from '../../src/self/bridge';
 import { SelfMetrics } from '../../src/self/selfMetrics';
 import { batch, sample } from '../helpers/batches';
 import { parseExposition, select, valueOf } from '../helpers/exposition';
+import { pipeline } from '../helpers/pipeline';
 
 const CATALOGUE: readonly [string, string][] = [
   ['http_server_request_duration_seconds', 'histogram'],
@@ -42,8 +43,8 @@ async function scrape(format: ExpositionFormat, aggregator: Aggregator, self?: S
 }
 
 function fedAggregator(): Aggregator {
-  const aggregator = new Aggregator();
-  aggregator.ingest(batch({
+  const { aggregator, ingest } = pipeline();
+  ingest(batch({
     resource: { capacity_threads: 4 },
     rows: [
       { method: 'GET', status: 200, duration_us: 20_000, read_us: 1000, app_us: 15_000, first_byte_us: 16_000, write_us: 4000, cpu_us: 3000, queue_us: 2000, bytes_in: 100, bytes_out: 5000 },
@@ -114,10 +115,10 @@ describe.each(FORMATS)('Exposition in %s format', (format) => {
 
   it('drops a worker\'s series once it expires', async () => {
     let now = 0;
-    const aggregator = new Aggregator({ workerExpiryMs: 1000, nowMs: () => now });
-    aggregator.ingest(batch({ rows: [{}], samples: [sample({ time_unix_us: START + 1e6 })] }));
+    const { registry, aggregator, ingest } = pipeline({ workerExpiryMs: 1000, nowMs: () => now });
+    ingest(batch({ rows: [{}], samples: [sample({ time_unix_us: START + 1e6 })] }));
     now = 5000;
-    aggregator.expire();
+    registry.expire();
     const { parsed } = await scrape(format, aggregator);
     expect(parsed.lines.filter((line) => 'worker' in line.labels)).toEqual([]);
     expect(valueOf(parsed, 'http_server_request_duration_seconds_count')).toBe(1);
@@ -125,7 +126,7 @@ describe.each(FORMATS)('Exposition in %s format', (format) => {
 
   it('includes the self metrics from the OpenTelemetry reader', async () => {
     const aggregator = fedAggregator();
-    const self = new SelfMetrics(aggregator);
+    const self = new SelfMetrics({ registry: aggregator.registry, aggregator });
     try {
       self.batchAccepted(2);
       self.batchRejected('too_large');

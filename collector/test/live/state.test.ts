@@ -1,4 +1,8 @@
+import type { BatchV1 } from '@wsgiscope/protocol';
+import type { LiveOptions } from '../../src/live/state';
 import { LiveState } from '../../src/live/state';
+import type { RegistryOptions } from '../../src/workers/registry';
+import { WorkerRegistry } from '../../src/workers/registry';
 import type { LiveRow } from './liveBatches';
 import { T0_US, liveBatch } from './liveBatches';
 import { sample } from '../helpers/batches';
@@ -10,6 +14,17 @@ function clock(startMs: number): { now: () => number; set: (ms: number) => void 
   return { now: () => t, set: (ms) => (t = ms) };
 }
 
+/**
+ * The live state subscribed to a registry of its own, as the collector wires it. These tests
+ * are not about retries: `ingest` gives every batch the next seq, so none is a duplicate.
+ */
+function liveWith(options: LiveOptions & RegistryOptions & { nowMs: () => number }) {
+  const registry = new WorkerRegistry(options);
+  const live = new LiveState(registry, options);
+  let seq = 0;
+  return { registry, live, ingest: (batch: BatchV1) => registry.admit({ ...batch, seq: seq++ }) };
+}
+
 function rowsEndingIn(second: number, durationsUs: readonly number[], extra: Partial<LiveRow> = {}): LiveRow[] {
   return durationsUs.map((d, i) => ({ startUs: second * 1e6 + 500_000 - d, durationUs: d, thread: i % 4, ...extra }));
 }
@@ -17,9 +32,9 @@ function rowsEndingIn(second: number, durationsUs: readonly number[], extra: Par
 describe('LiveState per-second series', () => {
   it('counts requests under the second they ended in, with latency quantiles', () => {
     const c = clock((S + 2) * 1000);
-    const live = new LiveState({ nowMs: c.now, settleSeconds: 2 });
+    const { live, ingest } = liveWith({ nowMs: c.now, settleSeconds: 2 });
     const durations = Array.from({ length: 100 }, (_, i) => (i + 1) * 1000);
-    live.ingest(liveBatch(rowsEndingIn(S, durations)));
+    ingest(liveBatch(rowsEndingIn(S, durations)));
     const s = live.snapshot().series;
     expect(s.time[s.time.length - 1]).toBe(S);
     expect(s.rate[s.rate.length - 1]).toBe(100);
@@ -31,8 +46,8 @@ describe('LiveState per-second series', () => {
 
   it('splits the mean request into queue, read, app, iterate and write', () => {
     const c = clock((S + 2) * 1000);
-    const live = new LiveState({ nowMs: c.now });
-    live.ingest(liveBatch([{ startUs: S * 1e6, durationUs: 10_000, queueUs: 4000, readUs: 1000, appUs: 6000, writeUs: 3000, status: 503 }]));
+    const { live, ingest } = liveWith({ nowMs: c.now });
+    ingest(liveBatch([{ startUs: S * 1e6, durationUs: 10_000, queueUs: 4000, readUs: 1000, appUs: 6000, writeUs: 3000, status: 503 }]));
     const s = live.snapshot().series;
     const at = (values: (number | null)[]): number | null => values[values.length - 1]!;
     expect(at(s.phase_queue_ms)).toBe(4);
@@ -49,17 +64,17 @@ describe('LiveState per-second series', () => {
     ['far in the future', S + 60],
   ])('ignores records %s', (_name, second) => {
     const c = clock((S + 2) * 1000);
-    const live = new LiveState({ nowMs: c.now, historySeconds: 120 });
-    live.ingest(liveBatch(rowsEndingIn(second, [1000])));
+    const { live, ingest } = liveWith({ nowMs: c.now, historySeconds: 120 });
+    ingest(liveBatch(rowsEndingIn(second, [1000])));
     expect(live.snapshot().series.rate.reduce((a, b) => a + b, 0)).toBe(0);
   });
 
   it('turns cumulative busy-thread and CPU time into busy threads, capacity and utilisation per second', () => {
     const c = clock((S + 3) * 1000);
-    const live = new LiveState({ nowMs: c.now, settleSeconds: 1 });
+    const { live, ingest } = liveWith({ nowMs: c.now, settleSeconds: 1 });
     const resource = { worker: 'h:1', capacity_threads: 4, started_unix_us: (S - 1) * 1e6 };
-    live.ingest(liveBatch([], resource, [sample({ time_unix_us: S * 1e6, busy_thread_us: 0, cpu_user_us: 0 })], 0));
-    live.ingest(liveBatch([], resource, [sample({ time_unix_us: (S + 2) * 1e6, busy_thread_us: 6e6, cpu_user_us: 1e6, busy_threads: 3, rss_bytes: 5e7 })], 1));
+    ingest(liveBatch([], resource, [sample({ time_unix_us: S * 1e6, busy_thread_us: 0, cpu_user_us: 0 })], 0));
+    ingest(liveBatch([], resource, [sample({ time_unix_us: (S + 2) * 1e6, busy_thread_us: 6e6, cpu_user_us: 1e6, busy_threads: 3, rss_bytes: 5e7 })], 1));
     const snap = live.snapshot();
     const s = snap.series;
     const i = s.time.indexOf(S + 1);
@@ -74,8 +89,8 @@ describe('LiveState per-second series', () => {
 describe('LiveState timeline', () => {
   it('keeps every request of a quiet worker, on its thread lane', () => {
     const c = clock(S * 1000);
-    const live = new LiveState({ nowMs: c.now, timelineSeconds: 20 });
-    live.ingest(liveBatch([
+    const { live, ingest } = liveWith({ nowMs: c.now, timelineSeconds: 20 });
+    ingest(liveBatch([
       { startUs: (S - 5) * 1e6, durationUs: 1_500_000, thread: 0 },
       { startUs: (S - 3) * 1e6, durationUs: 2000, thread: 1, queueUs: 700 },
     ], { worker: 'h:7', capacity_threads: 2 }));
@@ -90,19 +105,19 @@ describe('LiveState timeline', () => {
 
   it('drops requests that ended before the window', () => {
     const c = clock(S * 1000);
-    const live = new LiveState({ nowMs: c.now, timelineSeconds: 10 });
-    live.ingest(liveBatch([{ startUs: (S - 30) * 1e6, durationUs: 1000 }, { startUs: (S - 2) * 1e6, durationUs: 1000 }]));
+    const { live, ingest } = liveWith({ nowMs: c.now, timelineSeconds: 10 });
+    ingest(liveBatch([{ startUs: (S - 30) * 1e6, durationUs: 1000 }, { startUs: (S - 2) * 1e6, durationUs: 1000 }]));
     expect(live.snapshot().timeline.rows_shown).toBe(1);
   });
 
   it('thins a busy worker to its ring capacity but always keeps long requests', () => {
     const c = clock(S * 1000);
-    const live = new LiveState({ nowMs: c.now, timelineSeconds: 20, timelineCapacity: 100, longRequestUs: 100_000 });
+    const { live, ingest } = liveWith({ nowMs: c.now, timelineSeconds: 20, timelineCapacity: 100, longRequestUs: 100_000 });
     for (let second = 0; second < 20; second++) {
       c.set((S + second) * 1000);
       const rows: LiveRow[] = Array.from({ length: 1000 }, (_, i) => ({ startUs: (S + second) * 1e6 - 900_000 + i * 800, durationUs: 500, thread: i % 8 }));
       rows[500] = { startUs: (S + second) * 1e6 - 400_000, durationUs: 300_000, thread: 3 };
-      live.ingest(liveBatch(rows, { worker: 'busy:1', capacity_threads: 8 }));
+      ingest(liveBatch(rows, { worker: 'busy:1', capacity_threads: 8 }));
     }
     const t = live.snapshot().timeline;
     expect(t.rows_shown).toBeLessThanOrEqual(100);
@@ -114,9 +129,9 @@ describe('LiveState timeline', () => {
 
   it('caps the workers and rows a snapshot carries', () => {
     const c = clock(S * 1000);
-    const live = new LiveState({ nowMs: c.now, timelineMaxWorkers: 5, timelineMaxRows: 50, timelineCapacity: 1000 });
+    const { live, ingest } = liveWith({ nowMs: c.now, timelineMaxWorkers: 5, timelineMaxRows: 50, timelineCapacity: 1000 });
     for (let w = 0; w < 12; w++) {
-      live.ingest(liveBatch(rowsEndingIn(S - 1, Array.from({ length: 40 }, () => 2000)), { worker: `w:${String(w).padStart(2, '0')}` }));
+      ingest(liveBatch(rowsEndingIn(S - 1, Array.from({ length: 40 }, () => 2000)), { worker: `w:${String(w).padStart(2, '0')}` }));
     }
     const snap = live.snapshot();
     expect(snap.timeline.workers.map((w) => w.worker)).toEqual(['w:00', 'w:01', 'w:02', 'w:03', 'w:04']);
@@ -128,25 +143,25 @@ describe('LiveState timeline', () => {
 });
 
 describe('LiveState workers, services and routes', () => {
-  it('holds at most maxWorkers workers and forgets silent ones', () => {
+  it('shows the workers the registry holds, at most maxWorkers, and none it forgot', () => {
     const c = clock(S * 1000);
-    const live = new LiveState({ nowMs: c.now, maxWorkers: 3, workerExpiryMs: 10_000 });
-    for (let w = 0; w < 5; w++) live.ingest(liveBatch([], { worker: `w:${w}` }));
-    expect(live.workerCount()).toBe(3);
+    const { registry, live, ingest } = liveWith({ nowMs: c.now, maxWorkers: 3, workerExpiryMs: 10_000 });
+    for (let w = 0; w < 5; w++) ingest(liveBatch([], { worker: `w:${w}` }));
+    expect(live.snapshot().workers_total).toBe(3);
     c.set(S * 1000 + 5000);
-    live.ingest(liveBatch([], { worker: 'w:0' }));
+    ingest(liveBatch([], { worker: 'w:0' }));
     c.set(S * 1000 + 12_000);
-    expect(live.expire()).toBe(2);
+    expect(registry.expire()).toBe(2);
     expect(live.snapshot().workers.map((w) => w.worker)).toEqual(['w:0']);
   });
 
   it('reports services and routes verbatim, hostile strings included', () => {
     const c = clock((S + 2) * 1000);
-    const live = new LiveState({ nowMs: c.now, routes: true });
+    const { live, ingest } = liveWith({ nowMs: c.now, routes: true });
     const service = '<img src=x onerror=alert(1)>';
     const route = '</script><script>alert(1)</script>';
     c.set(S * 1000);
-    live.ingest(liveBatch(rowsEndingIn(S, [1000, 3000], { route }), { service_name: service, worker: 'h:1' }));
+    ingest(liveBatch(rowsEndingIn(S, [1000, 3000], { route }), { service_name: service, worker: 'h:1' }));
     c.set((S + 2) * 1000);
     const snap = live.snapshot();
     expect(snap.services).toEqual([{ service_name: service, server: 'gunicorn', workers: 1, records_per_s: 0.2 }]);
@@ -156,8 +171,8 @@ describe('LiveState workers, services and routes', () => {
 
   it('keeps no route tallies unless routes are enabled', () => {
     const c = clock((S + 2) * 1000);
-    const live = new LiveState({ nowMs: c.now });
-    live.ingest(liveBatch(rowsEndingIn(S, [1000], { route: '/a' })));
+    const { live, ingest } = liveWith({ nowMs: c.now });
+    ingest(liveBatch(rowsEndingIn(S, [1000], { route: '/a' })));
     expect(live.snapshot().routes).toEqual([]);
   });
 });

@@ -1,8 +1,9 @@
-import { Aggregator } from '../../src/aggregate/aggregator';
 import { SelfMetricsBridge } from '../../src/self/bridge';
 import type { RejectReason } from '../../src/self/selfMetrics';
 import { SELF_METRICS, SelfMetrics } from '../../src/self/selfMetrics';
 import { batch } from '../helpers/batches';
+import type { Pipeline } from '../helpers/pipeline';
+import { pipeline } from '../helpers/pipeline';
 
 async function snapshot(self: SelfMetrics): Promise<Map<string, { labels: Record<string, string>; value: number }[]>> {
   const bridge = new SelfMetricsBridge(self);
@@ -14,11 +15,11 @@ async function snapshot(self: SelfMetrics): Promise<Map<string, { labels: Record
 
 describe('SelfMetrics', () => {
   let self: SelfMetrics;
-  let aggregator: Aggregator;
+  let fed: Pipeline;
 
   beforeEach(() => {
-    aggregator = new Aggregator({ maxSeriesPerMetric: 1 });
-    self = new SelfMetrics(aggregator);
+    fed = pipeline({ maxSeriesPerMetric: 1, maxWorkers: 1 });
+    self = new SelfMetrics(fed);
   });
 
   afterEach(async () => {
@@ -55,9 +56,9 @@ describe('SelfMetrics', () => {
     },
   );
 
-  it('reports cardinality overflows from the aggregator', async () => {
-    aggregator.ingest(batch({ rows: [{ status: 200 }, { status: 404 }] }));
-    aggregator.ingest(batch({ resource: { worker: 'other:1' } }));
+  it('reports cardinality overflows from the aggregator and the worker registry', async () => {
+    fed.ingest(batch({ rows: [{ status: 200 }, { status: 404 }] }));
+    fed.ingest(batch({ resource: { worker: 'other:1' } }));
     const values = await snapshot(self);
     expect(values.get('wsgiscope_collector_cardinality_overflows_total')).toEqual(
       expect.arrayContaining([
