@@ -28,6 +28,7 @@ DEFAULT_SERVERS = (
     "cheroot",
     "bjoern",
     "meinheld",
+    "granian_wsgi",
     "uvicorn_asgi",
     "uvicorn_wsgi_adapter",
 )
