@@ -1,5 +1,6 @@
 /** @type {import('jest').Config} */
 module.exports = {
+  displayName: 'dashboards',
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   transform: {
