@@ -30,6 +30,7 @@ DEFAULT_SERVERS = (
     "meinheld",
     "granian_wsgi",
     "uvicorn_asgi",
+    "gunicorn_uvicorn_worker",
     "uvicorn_wsgi_adapter",
 )
 MAX_DURATION_S = 60.0

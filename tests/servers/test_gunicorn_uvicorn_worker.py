@@ -1,0 +1,50 @@
+"""gunicorn -k uvicorn_worker.UvicornWorker (the async comparison): the ASGI app in
+wsgiscope.wrap_asgi, one event loop per gunicorn worker process."""
+
+from __future__ import annotations
+
+import urllib.request
+
+from tests.e2e.support.metrics import scrape
+from tests.e2e.support.processes import Collector, ServerFactory
+from tests.e2e.support.waiting import poll_until
+
+from .matrix import Case, check_case, distribution_version, skip_unless_available
+
+MODE = "gunicorn_uvicorn_worker"
+
+# The ASGI shim names the server of the event loop, uvicorn (with its version). An event loop
+# has no thread pool and UvicornWorker gives uvicorn no concurrency limit, so the launcher tells
+# the shim a nominal capacity (--threads): reported as configured. Every request's CPU is
+# shared with the loop's other requests: not attributable.
+CASE = Case(MODE, capacity=8, processes=2, version=distribution_version("uvicorn"), workers=2,
+            threads=8, concurrency=8, requests=16, source="configured", cpu_attributable=False)
+
+
+def test_gunicorn_uvicorn_worker_reports_counts_capacity_and_busy_time(
+        collector: Collector, start_server: ServerFactory) -> None:
+    last = check_case(CASE, collector, start_server)
+    for info in last.select("wsgi_worker_info"):
+        assert info.labels["worker_class"] == "asgi", info.labels
+
+
+PATHS = ("/hello", "/cpu?ms=5", "/sleep?ms=20", "/mixed", "/download?bytes=100000",
+         "/backend?ms=5")
+
+
+def test_gunicorn_uvicorn_worker_serves_every_endpoint(
+        collector: Collector, start_server: ServerFactory) -> None:
+    skip_unless_available(MODE)
+    server = start_server(MODE, collector.url, workers=1, threads=8)
+    for path in PATHS:
+        with urllib.request.urlopen(server.url + path, timeout=10) as answer:
+            assert answer.status == 200, path
+    upload = urllib.request.Request(server.url + "/upload", data=b"u" * 100_000, method="POST")
+    with urllib.request.urlopen(upload, timeout=10) as answer:
+        assert answer.read() == b"100000\n"
+    requests = len(PATHS) + 1
+    metrics = poll_until(
+        lambda: scrape(collector.url),
+        lambda s: s.total("http_server_request_duration_seconds_count") >= requests, 15)
+    assert metrics.total("http_server_request_duration_seconds_count") == requests
+    assert metrics.total("http_server_request_body_size_bytes_sum") == 100_000
