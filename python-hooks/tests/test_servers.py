@@ -116,9 +116,12 @@ def test_cpu_of_a_cpu_bound_request_within_10_percent(wsgiref_server: int,
     truth_us = TRUTH["/cpu"]["cpu"] * 1e6
     assert abs(rec["cpu_us"] - truth_us) <= 0.10 * truth_us
     assert rec["cpu_us"] <= rec["duration_us"] * 1.01
-    # CPU ~ wall for a busy loop; the slack is for the scheduler lending the core to a
-    # neighbour (CI runs on 2 shared cores). A sleeping request fails this by ~20x.
-    assert rec["cpu_us"] >= 0.7 * rec["app_us"]
+    # CPU ~ wall for a busy loop, as far as the machine let the thread run: the shim's CPU share
+    # of the app time matches the share the app's own clocks saw. On a free core both are ~1; on
+    # a loaded machine both drop together (a fixed floor such as cpu >= 0.7 * app failed there
+    # with 0.42). A sleeping request's share is ~0 (the test above), so this still tells them apart.
+    truth_share = TRUTH["/cpu"]["cpu"] / TRUTH["/cpu"]["wall"]
+    assert rec["cpu_us"] / rec["app_us"] == pytest.approx(truth_share, rel=0.10)
 
 
 def test_read_time_of_a_trickled_body_matches_the_trickle(wsgiref_server: int,
