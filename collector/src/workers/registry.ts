@@ -123,9 +123,12 @@ export function expiryIntervalMs(workerExpiryMs: number): number {
   return Math.max(100, Math.min(5000, workerExpiryMs / 4));
 }
 
-/** The registry key of a resource: the service and the worker (`host:pid`). */
+/**
+ * The registry key of a resource: the service and the worker (`host:pid`). The service's
+ * length comes first, so no pair of strings can make another pair's key.
+ */
 export function workerKey(resource: Resource): string {
-  return JSON.stringify([resource.service_name, resource.worker]);
+  return `${String(resource.service_name.length)}:${resource.service_name}${resource.worker}`;
 }
 
 type Reading = Pick<Sample, 'time_unix_us' | CumulativeField>;
@@ -175,8 +178,14 @@ class HeldWorker implements Worker {
   delta(sample: Sample): SampleDelta | undefined {
     const before = this.previous ?? zeroReading(this.instanceStartUs);
     if (sample.time_unix_us < before.time_unix_us) return undefined;
-    const increase = {} as Record<CumulativeField, number>;
-    for (const field of CUMULATIVE_FIELDS) increase[field] = Math.max(0, sample[field] - before[field]);
+    // Spelled out (not a loop over CUMULATIVE_FIELDS): one object shape, on every batch's path.
+    const increase: Record<CumulativeField, number> = {
+      busy_thread_us: Math.max(0, sample.busy_thread_us - before.busy_thread_us),
+      cpu_user_us: Math.max(0, sample.cpu_user_us - before.cpu_user_us),
+      cpu_system_us: Math.max(0, sample.cpu_system_us - before.cpu_system_us),
+      dropped_records: Math.max(0, sample.dropped_records - before.dropped_records),
+      gc_collections: Math.max(0, sample.gc_collections - before.gc_collections),
+    };
     this.previous = sample;
     this.latest = sample;
     const intervalUs = sample.time_unix_us - before.time_unix_us;
@@ -198,7 +207,9 @@ export class WorkerRegistry {
   readonly nowMs: () => number;
   readonly stats: RegistryStats = { overCapBatches: 0, expiredWorkers: 0 };
 
-  private readonly held = new Map<string, HeldWorker>();
+  /** Held workers by service_name, then by worker: looked up with the batch's own strings. */
+  private readonly byService = new Map<string, Map<string, HeldWorker>>();
+  private held = 0;
   private readonly listeners: WorkerListener[] = [];
 
   constructor(options: RegistryOptions = {}) {
@@ -219,17 +230,23 @@ export class WorkerRegistry {
   /** Admit one decoded, valid batch and tell the subscribers what it brings. */
   admit(batch: BatchV1): Admission {
     const now = this.nowMs();
-    const key = workerKey(batch.resource);
-    let worker = this.held.get(key);
+    const { service_name, worker: name } = batch.resource;
+    let ofService = this.byService.get(service_name);
+    let worker = ofService?.get(name);
     const first = worker === undefined;
     if (worker === undefined) {
-      if (this.held.size >= this.maxWorkers) {
+      if (this.held >= this.maxWorkers) {
         this.stats.overCapBatches++;
         for (const l of this.listeners) l.batch?.(batch, undefined);
         return { verdict: 'over_cap', worker: undefined };
       }
-      worker = new HeldWorker(key, batch.resource, now);
-      this.held.set(key, worker);
+      worker = new HeldWorker(workerKey(batch.resource), batch.resource, now);
+      if (ofService === undefined) {
+        ofService = new Map();
+        this.byService.set(service_name, ofService);
+      }
+      ofService.set(name, worker);
+      this.held++;
     }
     const verdict = worker.classify(batch.resource, batch.seq, now);
     if (verdict === 'duplicate') return { verdict, worker };
@@ -248,13 +265,17 @@ export class WorkerRegistry {
   expire(): number {
     const deadline = this.nowMs() - this.workerExpiryMs;
     let removed = 0;
-    for (const [key, worker] of this.held) {
-      if (worker.lastSeenMs < deadline) {
-        this.held.delete(key);
-        removed++;
-        for (const l of this.listeners) l.expired?.(worker);
+    for (const [service, ofService] of this.byService) {
+      for (const [name, worker] of ofService) {
+        if (worker.lastSeenMs < deadline) {
+          ofService.delete(name);
+          removed++;
+          for (const l of this.listeners) l.expired?.(worker);
+        }
       }
+      if (ofService.size === 0) this.byService.delete(service);
     }
+    this.held -= removed;
     this.stats.expiredWorkers += removed;
     return removed;
   }
@@ -266,12 +287,12 @@ export class WorkerRegistry {
     });
   }
 
-  /** The held workers, in the order they were first admitted. */
-  workers(): IterableIterator<Worker> {
-    return this.held.values();
+  /** The held workers: by service (in the order first seen), then in the order admitted. */
+  *workers(): IterableIterator<Worker> {
+    for (const ofService of this.byService.values()) yield* ofService.values();
   }
 
   get size(): number {
-    return this.held.size;
+    return this.held;
   }
 }

@@ -54,7 +54,7 @@ describe('WorkerRegistry admission', () => {
     expect(heard.events).toEqual(['admitted shop web-1:4242', 'sample shop', 'sample shop', 'batch 0 held', 'batch 1 held']);
     expect(registry.size).toBe(1);
     expect(first.worker).toBe(second.worker);
-    expect(first.worker).toMatchObject({ key: '["shop","web-1:4242"]', instanceStartUs: START });
+    expect(first.worker).toMatchObject({ key: '4:shopweb-1:4242', instanceStartUs: START });
   });
 
   it('takes labels and capacity from the current instance\'s latest batch', () => {
@@ -308,7 +308,7 @@ describe('WorkerRegistry: two services in one process', () => {
     const { registry, heard } = registryWith();
     const verdicts = interleaved().map((b) => registry.admit(b).verdict);
     expect(verdicts).toEqual(['new', 'new', 'new', 'new', 'new']);
-    expect([...registry.workers()].map((w) => w.key)).toEqual(['["shop","web-1:4242"]', '["admin","web-1:4242"]']);
+    expect([...registry.workers()].map((w) => w.key)).toEqual(['4:shopweb-1:4242', '5:adminweb-1:4242']);
     const busyOf = (service: string): number[] =>
       heard.deltas.filter((_, i) => heard.deltaServices[i] === service).map((d) => d.increase.busy_thread_us);
     expect(busyOf('shop')).toEqual([1e6, 1e6, 1e6]);
