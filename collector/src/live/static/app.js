@@ -6,12 +6,42 @@ import { fmtMs, fmtRate, fmtRatio, last } from './format.js';
 import { renderRoutes, renderServices, renderWorkers } from './tables.js';
 import { drawTimeline, renderLegend } from './timeline.js';
 
-const $ = (id) => document.getElementById(id);
+/** @typedef {import('../state').LiveSnapshot} LiveSnapshot */
+
+/**
+ * The page's element with this id and type (index.html has every one the script names).
+ * @template {HTMLElement} T
+ * @param {string} id
+ * @param {{ new (): T, name: string }} type
+ * @returns {T}
+ */
+function byId(id, type) {
+  const el = document.getElementById(id);
+  if (!(el instanceof type)) throw new Error(`live page: no ${type.name} #${id}`);
+  return el;
+}
+
+/** @param {string} id */
+const $ = (id) => byId(id, HTMLElement);
+
+/**
+ * The body of the table with this id.
+ * @param {string} id
+ * @returns {HTMLTableSectionElement}
+ */
+function tbody(id) {
+  const body = byId(id, HTMLTableElement).tBodies.item(0);
+  if (body === null) throw new Error(`live page: table #${id} has no tbody`);
+  return body;
+}
+
 const charts = new Charts($('charts'));
 renderLegend($('timeline-legend'));
 let updates = 0;
+/** @type {LiveSnapshot | null} */
 let latest = null;
 
+/** @param {LiveSnapshot} snap */
 function summary(snap) {
   const s = snap.series;
   $('sum-rate').textContent = fmtRate(last(s.rate));
@@ -19,30 +49,35 @@ function summary(snap) {
   $('sum-queue').textContent = fmtMs(last(s.queue_p95_ms));
   const busy = last(s.busy_threads);
   const capacity = last(s.capacity_threads);
-  $('sum-busy').textContent = busy === null ? '–' : `${busy.toFixed(1)} / ${capacity.toFixed(0)}`;
+  $('sum-busy').textContent = busy === null || capacity === null ? '–' : `${busy.toFixed(1)} / ${capacity.toFixed(0)}`;
   $('sum-util').textContent = fmtRatio(last(s.utilization));
   $('sum-workers').textContent = String(snap.workers_total);
 }
 
+/** @param {LiveSnapshot} snap */
 function render(snap) {
   latest = snap;
   summary(snap);
   charts.update(snap.series);
   const t = snap.timeline;
-  const drawn = drawTimeline($('timeline'), t);
+  const drawn = drawTimeline(byId('timeline', HTMLCanvasElement), t);
   const hidden = t.workers_total - t.workers.length;
   $('timeline-info').textContent =
     `last ${Math.round((t.to_unix_us - t.from_unix_us) / 1e6)} s · ${drawn.bars} requests on ${drawn.lanes} lanes` +
     (t.sampled ? " · sampled: a busy worker's requests are thinned, long ones always kept" : '') +
     (hidden > 0 ? ` · first ${t.workers.length} of ${t.workers_total} workers` : '');
-  renderWorkers($('workers').tBodies[0], snap.workers);
+  renderWorkers(tbody('workers'), snap.workers);
   $('workers-info').textContent = `${snap.workers_total} workers`;
-  renderServices($('services').tBodies[0], snap.services);
-  renderRoutes($('routes').tBodies[0], snap.routes);
+  renderServices(tbody('services'), snap.services);
+  renderRoutes(tbody('routes'), snap.routes);
   updates++;
   document.body.dataset.updates = String(updates);
 }
 
+/**
+ * @param {string} text
+ * @param {'live' | 'down'} cls
+ */
 function setStatus(text, cls) {
   const el = $('status');
   el.textContent = text;
@@ -50,13 +85,15 @@ function setStatus(text, cls) {
 }
 
 const source = new EventSource('/api/live/stream');
-source.addEventListener('snapshot', (event) => {
-  render(JSON.parse(event.data));
+source.addEventListener('snapshot', (/** @type {MessageEvent<string>} */ event) => {
+  /** @type {unknown} */
+  const snap = JSON.parse(event.data);
+  render(/** @type {LiveSnapshot} */ (snap));
   setStatus(`live · ${new Date().toLocaleTimeString()}`, 'live');
 });
 source.addEventListener('error', () => {
   setStatus('disconnected, retrying…', 'down');
 });
 window.addEventListener('resize', () => {
-  if (latest !== null) drawTimeline($('timeline'), latest.timeline);
+  if (latest !== null) drawTimeline(byId('timeline', HTMLCanvasElement), latest.timeline);
 });

@@ -1,6 +1,12 @@
 // The time-series charts (uPlot, served by the collector from node_modules; no CDN).
-/* global uPlot */
+// uPlot is a global: its own <script> tag loads it before this module.
 
+/** @typedef {import('../seconds').SecondSeries} SecondSeries */
+/** @typedef {Exclude<keyof SecondSeries, 'time'>} SeriesKey */
+/** @typedef {[SeriesKey, string, string]} SeriesSpec key in the snapshot, legend label, colour */
+/** @typedef {{ id: string, title: string, series: [SeriesSpec, ...SeriesSpec[]] }} ChartSpec */
+
+/** @type {ChartSpec[]} */
 const CHARTS = [
   { id: 'rate', title: 'Requests per second', series: [['rate', 'requests/s', '#2563eb'], ['errors', '5xx/s', '#dc2626']] },
   { id: 'latency', title: 'Latency (ms)', series: [['p50_ms', 'p50', '#16a34a'], ['p95_ms', 'p95', '#d97706'], ['p99_ms', 'p99', '#dc2626']] },
@@ -16,6 +22,7 @@ const CHARTS = [
 ];
 
 export class Charts {
+  /** @param {HTMLElement} container */
   constructor(container) {
     this.plots = CHARTS.map((spec) => {
       const box = document.createElement('div');
@@ -25,6 +32,7 @@ export class Charts {
       h.textContent = spec.title;
       box.append(h);
       container.append(box);
+      /** @type {uPlot.Options} */
       const opts = {
         width: Math.max(300, box.clientWidth - 16),
         height: 170,
@@ -42,11 +50,14 @@ export class Charts {
     });
   }
 
+  /** @param {SecondSeries} series */
   update(series) {
     for (const { spec, plot, box } of this.plots) {
       plot.setData([series.time, ...spec.series.map(([key]) => series[key])]);
       // Test hooks, from the data just drawn: the last second and the first series' maximum.
-      const first = series[spec.series[0][0]].filter((v) => v !== null);
+      /** @type {(number | null)[]} */
+      const drawn = series[spec.series[0][0]];
+      const first = drawn.filter((v) => v !== null);
       box.dataset.lastTime = String(series.time.length > 0 ? series.time[series.time.length - 1] : '');
       box.dataset.max = String(first.length > 0 ? Math.max(...first) : '');
     }

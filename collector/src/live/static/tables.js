@@ -2,29 +2,57 @@
 // (service names, routes, worker names) come from the network and are never parsed as HTML.
 import { fmtBytes, fmtMs, fmtRate, fmtRatio } from './format.js';
 
+/** @typedef {import('../state').LiveSnapshot} LiveSnapshot */
+
+/**
+ * The row's cell at `index`, adding cells up to it.
+ * @param {HTMLTableRowElement} row
+ * @param {number} index
+ * @returns {HTMLTableCellElement}
+ */
 function cell(row, index) {
   while (row.cells.length <= index) row.insertCell();
-  return row.cells[index];
+  return /** @type {HTMLTableCellElement} */ (row.cells[index]);
 }
 
+/**
+ * @param {HTMLTableRowElement} row
+ * @param {number} index
+ * @param {string} text
+ */
 function setText(row, index, text) {
   const c = cell(row, index);
   if (c.textContent !== text) c.textContent = text;
   c.title = text;
 }
 
-/** Keep exactly `n` rows in a tbody, reusing the ones there. */
-function rows(tbody, n) {
-  while (tbody.rows.length > n) tbody.deleteRow(-1);
-  while (tbody.rows.length < n) tbody.insertRow();
-  return tbody.rows;
+/**
+ * Keep exactly one row per item in a tbody, reusing the ones there, and fill each.
+ * @template T
+ * @param {HTMLTableSectionElement} tbody
+ * @param {T[]} items
+ * @param {(row: HTMLTableRowElement, item: T) => void} fill
+ */
+function fillRows(tbody, items, fill) {
+  while (tbody.rows.length > items.length) tbody.deleteRow(-1);
+  while (tbody.rows.length < items.length) tbody.insertRow();
+  items.forEach((item, i) => {
+    fill(tbody.rows[i], item);
+  });
 }
 
+/**
+ * A bar of `value` out of `capacity`, with its label.
+ * @param {HTMLTableRowElement} row
+ * @param {number} index
+ * @param {number | null} value
+ * @param {number} capacity
+ */
 function meter(row, index, value, capacity) {
   const c = cell(row, index);
-  let bar = c.querySelector('.meter');
-  let label = c.querySelector('.meter-label');
-  if (bar === null) {
+  let bar = /** @type {HTMLElement | null} */ (c.querySelector('.meter'));
+  let label = /** @type {HTMLElement | null} */ (c.querySelector('.meter-label'));
+  if (bar === null || label === null) {
     bar = document.createElement('span');
     bar.className = 'meter';
     bar.append(document.createElement('i'));
@@ -33,15 +61,17 @@ function meter(row, index, value, capacity) {
     c.replaceChildren(bar, label);
   }
   const ratio = capacity > 0 && value !== null ? Math.min(1, value / capacity) : 0;
-  bar.firstChild.style.width = `${(ratio * 100).toFixed(1)}%`;
+  /** @type {HTMLElement} */ (bar.firstChild).style.width = `${(ratio * 100).toFixed(1)}%`;
   bar.classList.toggle('full', ratio >= 1);
   label.textContent = `${value === null ? '–' : value} / ${capacity}`;
 }
 
+/**
+ * @param {HTMLTableSectionElement} tbody
+ * @param {LiveSnapshot['workers']} workers
+ */
 export function renderWorkers(tbody, workers) {
-  const trs = rows(tbody, workers.length);
-  workers.forEach((w, i) => {
-    const tr = trs[i];
+  fillRows(tbody, workers, (tr, w) => {
     setText(tr, 0, w.worker);
     setText(tr, 1, w.service_name);
     setText(tr, 2, w.worker_class ? `${w.server} / ${w.worker_class}` : w.server);
@@ -54,21 +84,27 @@ export function renderWorkers(tbody, workers) {
   });
 }
 
+/**
+ * @param {HTMLTableSectionElement} tbody
+ * @param {LiveSnapshot['services']} services
+ */
 export function renderServices(tbody, services) {
-  const trs = rows(tbody, services.length);
-  services.forEach((s, i) => {
-    setText(trs[i], 0, s.service_name);
-    setText(trs[i], 1, s.server);
-    setText(trs[i], 2, String(s.workers));
-    setText(trs[i], 3, fmtRate(s.records_per_s));
+  fillRows(tbody, services, (tr, s) => {
+    setText(tr, 0, s.service_name);
+    setText(tr, 1, s.server);
+    setText(tr, 2, String(s.workers));
+    setText(tr, 3, fmtRate(s.records_per_s));
   });
 }
 
+/**
+ * @param {HTMLTableSectionElement} tbody
+ * @param {LiveSnapshot['routes']} routes
+ */
 export function renderRoutes(tbody, routes) {
-  const trs = rows(tbody, routes.length);
-  routes.forEach((r, i) => {
-    setText(trs[i], 0, r.route === '' ? '(no route)' : r.route);
-    setText(trs[i], 1, fmtRate(r.requests_per_s));
-    setText(trs[i], 2, fmtMs(r.mean_ms));
+  fillRows(tbody, routes, (tr, r) => {
+    setText(tr, 0, r.route === '' ? '(no route)' : r.route);
+    setText(tr, 1, fmtRate(r.requests_per_s));
+    setText(tr, 2, fmtMs(r.mean_ms));
   });
 }

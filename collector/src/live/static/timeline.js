@@ -5,6 +5,11 @@
 // measures how long each took, not exactly when, so this is where they usually are.
 // Lane names are drawn with fillText (canvas text, never markup).
 
+/** @typedef {import('../state').LiveSnapshot['timeline']} Timeline */
+/** @typedef {import('../state').TimelineWorker} TimelineWorker */
+/** @typedef {{ worker: string, thread: number, bars: number, max_ms: number }} Lane */
+
+/** @type {[name: string, color: string][]} */
 export const PHASES = [
   ['queue', '#cbd5e1'],
   ['read body', '#0ea5e9'],
@@ -17,13 +22,18 @@ const LABEL_PX = 170;
 const AXIS_PX = 18;
 const MAX_SMALL_CAPACITY_LANES = 32;
 
-/** Lanes of one worker: every thread seen, plus idle capacity (up to 32 threads). */
+/**
+ * Lanes of one worker: every thread seen, plus idle capacity (up to 32 threads).
+ * @param {TimelineWorker} worker
+ * @returns {number[]}
+ */
 function lanesOf(worker) {
   const seen = new Set(worker.thread);
   for (let t = 0; t < Math.min(worker.capacity_threads, MAX_SMALL_CAPACITY_LANES); t++) seen.add(t);
   return [...seen].sort((a, b) => a - b);
 }
 
+/** @param {HTMLElement} ul */
 export function renderLegend(ul) {
   ul.replaceChildren(
     ...PHASES.map(([name, color]) => {
@@ -36,22 +46,33 @@ export function renderLegend(ul) {
   );
 }
 
+/**
+ * Draws the timeline into the canvas; returns how many bars and lanes it drew.
+ * @param {HTMLCanvasElement} canvas
+ * @param {Timeline} timeline
+ * @returns {{ bars: number, lanes: number }}
+ */
 export function drawTimeline(canvas, timeline) {
+  /** @type {Lane[]} */
   const lanes = [];
   for (const w of timeline.workers) for (const t of lanesOf(w)) lanes.push({ worker: w.worker, thread: t, bars: 0, max_ms: 0 });
   const laneHeight = lanes.length > 150 ? 3 : lanes.length > 60 ? 6 : 12;
   const dpr = window.devicePixelRatio || 1;
-  const cssWidth = canvas.parentElement.clientWidth;
+  const wrap = canvas.parentElement;
+  if (wrap === null) throw new Error('live page: the timeline canvas is not in the page');
+  const cssWidth = wrap.clientWidth;
   const cssHeight = lanes.length * laneHeight + AXIS_PX;
   canvas.style.height = `${cssHeight}px`;
   canvas.width = Math.round(cssWidth * dpr);
   canvas.height = Math.round(cssHeight * dpr);
   const ctx = canvas.getContext('2d');
+  if (ctx === null) throw new Error('live page: no 2d context for the timeline canvas');
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, cssWidth, cssHeight);
 
   const spanUs = timeline.to_unix_us - timeline.from_unix_us;
   const plotWidth = cssWidth - LABEL_PX;
+  /** @param {number} us */
   const x = (us) => LABEL_PX + (Math.min(Math.max(us, 0), spanUs) / spanUs) * plotWidth;
 
   // Time axis: a tick every 5 s, labelled in seconds before now.
@@ -70,6 +91,7 @@ export function drawTimeline(canvas, timeline) {
   }
 
   const laneIndex = new Map(lanes.map((lane, i) => [`${lane.worker}\u0000${lane.thread}`, i]));
+  /** @type {string | null} */
   let previousWorker = null;
   lanes.forEach((lane, i) => {
     const y = AXIS_PX + i * laneHeight;
@@ -97,6 +119,11 @@ export function drawTimeline(canvas, timeline) {
       const read = Math.min(w.read_us[k], w.duration_us[k]);
       const appEnd = start + Math.max(read, Math.min(w.app_us[k], w.duration_us[k]));
       const writeStart = Math.max(appEnd, end - w.write_us[k]);
+      /**
+       * @param {number} from
+       * @param {number} to
+       * @param {string} color
+       */
       const segment = (from, to, color) => {
         if (to <= 0 || from >= spanUs) return;
         const x0 = x(from);
