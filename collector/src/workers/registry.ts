@@ -269,13 +269,13 @@ export class WorkerRegistry {
       for (const [name, worker] of ofService) {
         if (worker.lastSeenMs < deadline) {
           ofService.delete(name);
+          this.held--;
           removed++;
           for (const l of this.listeners) l.expired?.(worker);
         }
       }
       if (ofService.size === 0) this.byService.delete(service);
     }
-    this.held -= removed;
     this.stats.expiredWorkers += removed;
     return removed;
   }
