@@ -8,7 +8,7 @@ from typing import List
 from examples.servers import _gunicorn
 from examples.servers._api import Launch, LaunchOptions
 
-SERVER = "uvicorn"   # what the ASGI shim reports: the server of the event loop in each worker
+SERVER = "gunicorn"  # what the ASGI shim reports: gunicorn's UvicornWorker, found on the loop's stack
 WORKER_CLASS = "uvicorn_worker.UvicornWorker"
 DESCRIPTION = (
     "gunicorn -k uvicorn_worker.UvicornWorker, native ASGI app: --workers processes (default 2) "

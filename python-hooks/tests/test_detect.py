@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from types import SimpleNamespace
 from typing import Any
 
@@ -71,3 +72,105 @@ def test_a_broken_detector_input_does_not_raise() -> None:
 
 def test_version_of_a_missing_distribution_is_empty() -> None:
     assert distribution_version("no-such-wsgi-server-dist") == ""
+
+
+class _Cfg(SimpleNamespace):
+    pass
+
+
+class FakeGunicornWorker:
+    """Stands for gunicorn.workers.base.Worker: detection finds it as ``self`` on the stack."""
+
+    def __init__(self, **cfg: Any) -> None:
+        self.cfg = _Cfg(**{"workers": 2, "threads": 1, "worker_connections": 1000, **cfg})
+
+    def handle_request(self, environ: dict[str, Any], modules: dict[str, Any]) -> ServerInfo:
+        return detect(environ, modules)
+
+
+GUNICORN_MODULES = {"gunicorn.workers.base": SimpleNamespace(Worker=FakeGunicornWorker)}
+
+
+@pytest.mark.parametrize(
+    ("class_name", "cfg", "expected"),
+    [
+        ("SyncWorker", {}, ("sync", 1, True)),
+        ("ThreadWorker", {"threads": 4}, ("gthread", 4, True)),
+        ("GeventWorker", {"worker_connections": 300}, ("gevent", 300, False)),
+    ],
+)
+def test_gunicorn_worker_found_on_the_request_stack(class_name: str, cfg: dict[str, Any],
+                                                    expected: tuple[str, int, bool]) -> None:
+    worker = type(class_name, (FakeGunicornWorker,), {})(**cfg)
+    info = worker.handle_request({"SERVER_SOFTWARE": "gunicorn/27.0.1"}, GUNICORN_MODULES)
+    assert (info.worker_class, info.capacity_threads, info.cpu_attributable) == expected
+    assert (info.server, info.capacity_processes, info.capacity_source) == ("gunicorn", 2,
+                                                                           "detected")
+
+
+def test_gunicorn_worker_found_on_the_main_thread_when_requests_run_elsewhere() -> None:
+    """An event loop or pool thread serving the request: the worker runs the main thread."""
+    worker = type("ThreadWorker", (FakeGunicornWorker,), {})(threads=6)
+    found: list[ServerInfo] = []
+
+    def request_thread() -> None:
+        found.append(detect({"SERVER_SOFTWARE": "gunicorn/27.0.1"}, GUNICORN_MODULES))
+
+    def run(self: Any) -> None:  # the main thread's frame holds the worker as ``self``
+        thread = threading.Thread(target=request_thread)
+        thread.start()
+        thread.join()
+
+    run(worker)
+    assert found[0].capacity_threads == 6 and found[0].capacity_source == "detected"
+
+
+def test_gunicorn_without_a_worker_on_the_stack_is_named_but_not_sized() -> None:
+    info = detect({"SERVER_SOFTWARE": "gunicorn/27.0.1"}, GUNICORN_MODULES)
+    assert (info.server, info.capacity_threads, info.capacity_source) == ("gunicorn", None,
+                                                                          "default")
+
+
+class FakeWaitressTask:
+    def __init__(self, threads: int) -> None:
+        adj = SimpleNamespace(threads=threads)
+        self.channel = SimpleNamespace(server=SimpleNamespace(adj=adj))
+
+    def execute(self, environ: dict[str, Any], modules: dict[str, Any]) -> ServerInfo:
+        return detect(environ, modules)
+
+
+class FakeCherootWorker:
+    def __init__(self, numthreads: int) -> None:
+        pool = SimpleNamespace(min=numthreads, max=-1, _threads=[object()] * numthreads)
+        self.server = SimpleNamespace(requests=pool)
+
+    def run(self, environ: dict[str, Any], modules: dict[str, Any]) -> ServerInfo:
+        return detect(environ, modules)
+
+
+def test_waitress_threads_from_the_task_serving_the_request() -> None:
+    modules = {"waitress.task": SimpleNamespace(WSGITask=FakeWaitressTask)}
+    info = FakeWaitressTask(6).execute({"SERVER_SOFTWARE": "waitress"}, modules)
+    assert (info.server, info.capacity_threads, info.capacity_source) == ("waitress", 6,
+                                                                          "detected")
+
+
+def test_cheroot_threads_from_the_worker_thread_serving_the_request() -> None:
+    modules = {"cheroot.workers.threadpool": SimpleNamespace(WorkerThread=FakeCherootWorker)}
+    info = FakeCherootWorker(12).run({"SERVER_SOFTWARE": "Cheroot/11.1.2 Server"}, modules)
+    assert (info.server, info.server_version, info.capacity_threads, info.capacity_source) == (
+        "cheroot", "11.1.2", 12, "detected")
+
+
+@pytest.mark.parametrize(("limit", "threads", "source"), [(None, None, "default"),
+                                                          (64, 64, "detected")])
+def test_gunicorn_uvicorn_worker_capacity_is_uvicorns_limit(limit: Any, threads: Any,
+                                                             source: str) -> None:
+    """UvicornWorker never applies ``worker_connections``: only uvicorn's own limit counts."""
+    worker = type("UvicornWorker", (FakeGunicornWorker,), {})(worker_connections=1000)
+    worker.config = SimpleNamespace(limit_concurrency=limit)
+    info = worker.handle_request({}, GUNICORN_MODULES)
+    assert (info.worker_class, info.capacity_threads, info.capacity_source,
+            info.capacity_processes, info.cpu_attributable) == ("uvicorn", threads, source, 2,
+                                                                False)

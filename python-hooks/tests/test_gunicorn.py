@@ -8,7 +8,9 @@ from typing import Any
 import fixtureapps
 import pytest
 
+import wsgiscope
 import wsgiscope.gunicorn as hook
+from wsgiscope.asgi import AsgiMiddleware
 from wsgiscope.middleware import Middleware
 
 
@@ -51,3 +53,28 @@ def test_instrument_wraps_the_worker_app() -> None:
 def test_instrument_never_raises_into_gunicorn() -> None:
     with pytest.warns(UserWarning, match="instrumentation disabled"):
         hook.instrument(object())
+
+
+def test_instrument_adopts_an_app_already_wrapped_in_its_module() -> None:
+    """wrap() in wsgi.py plus the hook: one middleware, the hook's capacity, counted once."""
+    instance = worker("ThreadWorker", threads=4)
+    wrapped = wsgiscope.wrap(fixtureapps.hello, collector_url="http://127.0.0.1:9",
+                             flush_interval_s=60)
+    instance.wsgi = wrapped
+    hook.instrument(instance)
+    assert instance.wsgi is wrapped
+    assert isinstance(wrapped, Middleware) and wrapped.agent.resource is not None
+    assert wrapped.agent.resource["capacity_threads"] == 4
+    assert wrapped.agent.resource["worker_class"] == "gthread"
+    wrapped.agent._stop.set()
+
+
+def test_instrument_wraps_an_asgi_worker_app_as_asgi() -> None:
+    """gunicorn -k uvicorn_worker.UvicornWorker -c python:wsgiscope.gunicorn: an ASGI app."""
+    instance = worker("UvicornWorker")
+    instance.config = SimpleNamespace(limit_concurrency=None)
+    hook.instrument(instance, collector_url="http://127.0.0.1:9", flush_interval_s=60)
+    assert isinstance(instance.wsgi, AsgiMiddleware)
+    assert instance.wsgi.agent.resource is not None
+    assert instance.wsgi.agent.resource["worker_class"] == "uvicorn"
+    instance.wsgi.agent._stop.set()

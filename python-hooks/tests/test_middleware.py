@@ -196,6 +196,58 @@ def test_file_wrapper_is_returned_unchanged_and_measured() -> None:
     assert cols["bytes_out"] == [5000] and cols["error"] == [None]
 
 
+def uwsgi_file_wrapper(filelike: Any, block_size: int = 8192) -> Any:
+    """uWSGI's wsgi.file_wrapper: a function that hands back the file itself; uWSGI sends it
+    with sendfile() only when the app returns that very object."""
+    return filelike
+
+
+def test_uwsgi_style_file_wrapper_function_keeps_the_file_object() -> None:
+    with tempfile.NamedTemporaryFile(delete=False) as handle:
+        handle.write(b"z" * 7000)
+    opened = open(handle.name, "rb")  # noqa: SIM115
+
+    def app(environ: Any, start_response: Any) -> Iterable[bytes]:
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        wrapped: Iterable[bytes] = environ["wsgi.file_wrapper"](opened, 4096)
+        return wrapped
+
+    mw, _, transport = instrumented(app)
+    environ = make_environ()
+    environ["wsgi.file_wrapper"] = uwsgi_file_wrapper
+    response = call(mw, environ)
+    os.unlink(handle.name)
+    assert response.returned is opened  # uWSGI compares identity before its sendfile path
+    assert len(response.body) == 7000 and opened.closed
+    cols = columns(mw, transport)
+    assert cols["bytes_out"] == [7000] and cols["error"] == [None]
+
+
+def test_generators_are_still_wrapped_under_a_file_wrapper_function() -> None:
+    mw, _, transport = instrumented(fixtureapps.returning(fixtureapps.Counted([b"ab", b"c"])))
+    environ = make_environ()
+    environ["wsgi.file_wrapper"] = uwsgi_file_wrapper
+    response = call(mw, environ)
+    assert response.body == b"abc" and response.returned is not None
+    assert columns(mw, transport)["bytes_out"] == [3]
+
+
+def test_app_wrapped_twice_is_the_same_middleware() -> None:
+    mw, _, _ = instrumented(fixtureapps.hello)
+    assert wsgiscope.wrap(mw) is mw
+
+
+def test_request_through_two_middlewares_is_recorded_once_by_the_outer() -> None:
+    inner, _, inner_transport = instrumented(fixtureapps.hello, service_name="inner")
+    outer, _, outer_transport = instrumented(inner, service_name="outer")
+    for _ in range(3):
+        assert call(outer).body == b"Hello, world!"
+    assert len(columns(outer, outer_transport)["status"]) == 3
+    inner.agent.flush(1.0)
+    assert all(not body["requests"]["status"] for body in inner_transport.bodies)
+    assert outer.agent.occupancy.snapshot(0).active_requests == 0
+
+
 def test_list_bodies_keep_their_length_for_content_length() -> None:
     mw, _, _ = instrumented(fixtureapps.hello)
     environ = make_environ()

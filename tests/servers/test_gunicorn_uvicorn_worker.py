@@ -13,11 +13,12 @@ from .matrix import Case, check_case, distribution_version, skip_unless_availabl
 
 MODE = "gunicorn_uvicorn_worker"
 
-# The ASGI shim names the server of the event loop, uvicorn (with its version). An event loop
-# has no thread pool and UvicornWorker gives uvicorn no concurrency limit, so the launcher tells
-# the shim a nominal capacity (--threads): reported as configured. Every request's CPU is
-# shared with the loop's other requests: not attributable.
-CASE = Case(MODE, capacity=8, processes=2, version=distribution_version("uvicorn"), workers=2,
+# The ASGI shim finds gunicorn's UvicornWorker on the event loop's stack: server gunicorn (its
+# version), worker class uvicorn, gunicorn's worker count. An event loop has no thread pool and
+# UvicornWorker gives uvicorn no concurrency limit, so the launcher tells the shim a nominal
+# capacity (--threads): reported as configured. Every request's CPU is shared with the loop's
+# other requests: not attributable.
+CASE = Case(MODE, capacity=8, processes=2, version=distribution_version("gunicorn"), workers=2,
             threads=8, concurrency=8, requests=16, source="configured", cpu_attributable=False)
 
 
@@ -25,7 +26,7 @@ def test_gunicorn_uvicorn_worker_reports_counts_capacity_and_busy_time(
         collector: Collector, start_server: ServerFactory) -> None:
     last = check_case(CASE, collector, start_server)
     for info in last.select("wsgi_worker_info"):
-        assert info.labels["worker_class"] == "asgi", info.labels
+        assert info.labels["worker_class"] == "uvicorn", info.labels
 
 
 PATHS = ("/hello", "/cpu?ms=5", "/sleep?ms=20", "/mixed", "/download?bytes=100000",

@@ -201,12 +201,19 @@ class Agent:
 
     def _warn_unknown_capacity(self, environ: Any) -> None:
         info = self.server_info
-        if info is not None and info.capacity_source == "default" and environ.get(
-                "wsgi.multithread"):
+        if info is None or info.capacity_source != "default":
+            return
+        if info.server == "unknown":
+            software = environ.get("SERVER_SOFTWARE") or "no SERVER_SOFTWARE"
+            warnings.warn(
+                f"wsgiscope: unrecognised WSGI server ({software}); set WSGISCOPE_CAPACITY to "
+                "the number of requests one process serves at once (utilisation assumes 1 "
+                "until then); see docs/servers.md", stacklevel=3)
+        elif environ.get("wsgi.multithread"):
             warnings.warn(
                 f"wsgiscope: {info.server} does not tell how many threads serve requests; "
                 "set WSGISCOPE_CAPACITY (or the capacity_threads option) to its thread count, "
-                "utilisation assumes 1 until then", stacklevel=3)
+                "utilisation assumes 1 until then; see docs/servers.md", stacklevel=3)
 
     def shutdown(self) -> None:
         """Stop the flusher and send what is buffered, within ``exit_flush_timeout_s``."""

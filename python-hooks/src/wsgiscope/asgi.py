@@ -36,7 +36,7 @@ from typing import Any, Awaitable, Callable, MutableMapping, Optional
 
 from .agent import Agent
 from .config import Config
-from .detect import ServerInfo, distribution_version
+from .detect import ServerInfo, distribution_version, gunicorn_worker_on_stack
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -168,7 +168,8 @@ class AsgiMiddleware:
     def _start(self, scope: Scope) -> None:
         agent = self.agent
         if agent.server_info is None:
-            agent.set_server_info(asgi_server_info(self._modules))
+            modules = sys.modules if self._modules is None else self._modules
+            agent.set_server_info(gunicorn_worker_on_stack(modules) or asgi_server_info(modules))
         server = scope.get("server") or (None, None)
         port = server[1] if len(server) > 1 else None
         agent.start({"SERVER_PORT": str(port)} if isinstance(port, int) else {})
@@ -204,6 +205,8 @@ def wrap(app: ASGIApp, *, agent: Optional[Agent] = None, route: Optional[RouteGe
     --help``); ``capacity_threads`` is the event loop's concurrency limit. ``route(scope)`` may
     return the route template (default: ``scope['wsgiscope.route']``), used with ``routes=True``.
     """
+    if isinstance(app, AsgiMiddleware):
+        return app  # already measured: wrapping again would count every request twice
     if agent is None:
         config = Config.load(**options)
         if config.disabled:

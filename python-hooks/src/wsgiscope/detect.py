@@ -2,15 +2,23 @@
 
 ``detect(environ)`` tries one small function per server, in order; the first that recognises
 its server wins. Each returns a :class:`ServerInfo` or None. To add a server, write one
-``_detect_<server>(environ, modules)`` function and list it in ``DETECTORS``. The gunicorn
-integration does not rely on this: its hook knows the worker object and passes a ServerInfo
-directly (see :mod:`wsgiscope.gunicorn`).
+``_detect_<server>(environ, modules)`` function and list it in ``DETECTORS``.
+
+design: servers that keep their configuration on a Python object (gunicorn's worker, waitress's
+task, cheroot's worker thread) are found on the call stack, once per process, at the first
+request: the request thread's own frames hold the object as ``self`` (gunicorn's
+``handle_request``, waitress's ``WSGITask.execute``, cheroot's ``WorkerThread.run``), and the
+main thread's frames are tried next (an event loop running gunicorn's worker). So capacity is
+detected however the app was wrapped — ``wrap()`` in the app module or the gunicorn hook —
+and the hook only saves this walk.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable, Mapping, NamedTuple, Optional
+import threading
+from types import FrameType
+from typing import Any, Callable, Iterator, Mapping, NamedTuple, Optional
 
 
 class ServerInfo(NamedTuple):
@@ -96,11 +104,89 @@ def _detect_mod_wsgi(environ: Environ, modules: Mapping[str, Any]) -> Optional[S
     )
 
 
+def _stack_frames() -> Iterator[FrameType]:
+    """The calling thread's frames, innermost first, then the main thread's."""
+    frame: Optional[FrameType] = sys._getframe(1)
+    while frame is not None:
+        yield frame
+        frame = frame.f_back
+    main_ident = threading.main_thread().ident
+    if main_ident is not None and main_ident != threading.get_ident():
+        frame = sys._current_frames().get(main_ident)
+        while frame is not None:
+            yield frame
+            frame = frame.f_back
+
+
+def find_on_stack(cls: Any) -> Any:
+    """The first ``self`` on the request's (then the main thread's) stack that is a ``cls``;
+    None when there is none or ``cls`` is not a class. Once per process: it walks frames."""
+    if not isinstance(cls, type):
+        return None
+    for frame in _stack_frames():
+        candidate = frame.f_locals.get("self")
+        if isinstance(candidate, cls):
+            return candidate
+    return None
+
+
+def _class(modules: Mapping[str, Any], module: str, name: str) -> Any:
+    return getattr(modules.get(module), name, None)
+
+
+# gunicorn worker classes by type name: (worker_class label, how its capacity is counted)
+_GUNICORN_WORKERS = {
+    "SyncWorker": ("sync", "one"),
+    "ThreadWorker": ("gthread", "threads"),
+    "GeventWorker": ("gevent", "connections"),
+    "GeventPyWSGIWorker": ("gevent", "connections"),
+    "EventletWorker": ("eventlet", "connections"),
+    "TornadoWorker": ("tornado", "connections"),
+    "UvicornWorker": ("uvicorn", "asgi"),
+    "UvicornH11Worker": ("uvicorn", "asgi"),
+}
+ASGI_WORKER_CLASSES = frozenset(name for name, (_, kind) in _GUNICORN_WORKERS.items()
+                                if kind == "asgi")
+
+
+def gunicorn_worker_info(worker: Any) -> ServerInfo:
+    """What a gunicorn worker object tells: its class and capacity, threads for gthread,
+    ``worker_connections`` for greenlet workers (gevent, eventlet: their requests share a
+    thread, so per-request CPU is not attributable), 1 for sync. uvicorn's worker enforces no
+    ``worker_connections``: its capacity is uvicorn's ``limit_concurrency`` when one is set,
+    else unknown (``default``)."""
+    cfg = worker.cfg
+    name = type(worker).__name__
+    worker_class, kind = _GUNICORN_WORKERS.get(name, (name.lower(), "one"))
+    processes = cfg.workers if isinstance(cfg.workers, int) and cfg.workers >= 1 else None
+    version = str(getattr(sys.modules.get("gunicorn"), "__version__", ""))
+    if kind == "asgi":
+        limit = _int(getattr(getattr(worker, "config", None), "limit_concurrency", None))
+        return ServerInfo("gunicorn", version, worker_class, limit, processes,
+                          "detected" if limit else "default", False)
+    if kind == "connections":
+        threads, cpu = int(cfg.worker_connections), False
+    elif kind == "threads":
+        threads, cpu = int(cfg.threads), True
+    else:
+        threads, cpu = 1, True
+    return ServerInfo("gunicorn", version, worker_class, max(1, threads), processes, "detected",
+                      cpu)
+
+
+def gunicorn_worker_on_stack(modules: Mapping[str, Any]) -> Optional[ServerInfo]:
+    """The gunicorn worker serving this request (or running the main thread), if any."""
+    if "gunicorn.workers.base" not in modules:
+        return None
+    worker = find_on_stack(_class(modules, "gunicorn.workers.base", "Worker"))
+    return None if worker is None else gunicorn_worker_info(worker)
+
+
 def _detect_gunicorn(environ: Environ, modules: Mapping[str, Any]) -> Optional[ServerInfo]:
     name, version = _software(environ)
-    if name != "gunicorn":
-        return None
-    # Without the config hook we do not know the worker's threads; see wsgiscope.gunicorn.
+    info = gunicorn_worker_on_stack(modules)
+    if info is not None or name != "gunicorn":
+        return info
     return ServerInfo("gunicorn", version)
 
 
@@ -127,15 +213,39 @@ def _detect_single_threaded(environ: Environ, modules: Mapping[str, Any]) -> Opt
     return None
 
 
+def _waitress_threads(modules: Mapping[str, Any]) -> Optional[int]:
+    """waitress's configured ``threads`` (its dispatcher keeps that many running), from the
+    ``WSGITask`` serving this request."""
+    task = find_on_stack(_class(modules, "waitress.task", "WSGITask"))
+    if task is None:
+        return None
+    return _int(task.channel.server.adj.threads)
+
+
+def _cheroot_threads(modules: Mapping[str, Any]) -> Optional[int]:
+    """cheroot's pool size (``numthreads``: it starts ``min`` threads and never grows them on
+    its own), from the ``WorkerThread`` serving this request."""
+    worker = find_on_stack(_class(modules, "cheroot.workers.threadpool", "WorkerThread"))
+    if worker is None:
+        return None
+    pool = worker.server.requests
+    return _int(getattr(pool, "min", None)) or _int(len(getattr(pool, "_threads", ())))
+
+
 def _detect_by_software(environ: Environ, modules: Mapping[str, Any]) -> Optional[ServerInfo]:
-    """waitress and cheroot say who they are but not how many threads they run: the capacity
-    stays unknown (WSGISCOPE_CAPACITY sets it; docs/servers.md says why we do not guess)."""
+    """waitress and cheroot say who they are in SERVER_SOFTWARE; their thread pools live in
+    this process, so the pool serving this request tells its size."""
     name, version = _software(environ)
-    for known in ("waitress", "cheroot", "cherrypy"):
+    for known, pool_size in (("waitress", _waitress_threads), ("cheroot", _cheroot_threads),
+                             ("cherrypy", _cheroot_threads)):
         if name.startswith(known):
             server = "cheroot" if known == "cherrypy" else known
+            try:
+                threads = pool_size(modules)
+            except Exception:
+                threads = None
             return ServerInfo(server, version or distribution_version(server), "threads",
-                              None, 1)
+                              threads, 1, "detected" if threads else "default")
     return None
 
 

@@ -13,55 +13,52 @@ or, in your gunicorn.conf.py::
 shim starts per worker (its own pid, seq and flusher) and knows the worker class and
 capacity: ``threads`` for gthread, ``worker_connections`` greenlets for gevent/eventlet
 (whose requests share threads, so per-request CPU is not attributable), 1 for sync.
+
+The hook is a convenience: ``wsgiscope.wrap(application)`` in the app module detects the same
+worker class and capacity on its first request (see :mod:`wsgiscope.detect`). Using both counts
+every request once.
 """
 
 from __future__ import annotations
 
-import sys
 import warnings
 from typing import Any
 
 from .agent import Agent
+from .asgi import AsgiMiddleware
+from .asgi import wrap as wrap_asgi
 from .config import Config
-from .detect import ServerInfo
-from .middleware import wrap
-
-_WORKER_CLASSES = {
-    "SyncWorker": "sync",
-    "ThreadWorker": "gthread",
-    "GeventWorker": "gevent",
-    "GeventPyWSGIWorker": "gevent",
-    "EventletWorker": "eventlet",
-    "TornadoWorker": "tornado",
-}
-_GREENLET_CLASSES = {"gevent", "eventlet"}
+from .detect import ASGI_WORKER_CLASSES, ServerInfo, gunicorn_worker_info
+from .middleware import Middleware, wrap
 
 
 def server_info(worker: Any) -> ServerInfo:
     """What the gunicorn worker object tells about its server, class and capacity."""
-    cfg = worker.cfg
-    name = type(worker).__name__
-    worker_class = _WORKER_CLASSES.get(name, name.lower())
-    processes = cfg.workers if isinstance(cfg.workers, int) and cfg.workers >= 1 else None
-    if worker_class in _GREENLET_CLASSES:
-        threads, cpu = int(cfg.worker_connections), False
-    elif worker_class == "gthread":
-        threads, cpu = int(cfg.threads), True
-    else:
-        threads, cpu = 1, True
-    version = str(getattr(sys.modules.get("gunicorn"), "__version__", ""))
-    return ServerInfo("gunicorn", version, worker_class, max(1, threads), processes, "detected",
-                      cpu)
+    return gunicorn_worker_info(worker)
 
 
 def instrument(worker: Any, **options: Any) -> None:
-    """Wrap ``worker.wsgi`` and start this worker's shim. Never raises into gunicorn."""
+    """Wrap ``worker.wsgi`` and start this worker's shim. Never raises into gunicorn.
+
+    When the app is already wrapped (``wsgiscope.wrap`` in the app module), the hook does not
+    wrap it again: it hands what the worker object knows to that app's shim.
+    """
     try:
+        app = worker.wsgi
+        if isinstance(app, (Middleware, AsgiMiddleware)):
+            app.agent.set_server_info(server_info(worker))
+            if isinstance(app, Middleware):
+                app.learn()
+            app.agent.start()
+            return
         config = Config.load(**options)
         if config.disabled:
             return
         agent = Agent(config, server_info=server_info(worker))
-        worker.wsgi = wrap(worker.wsgi, agent=agent)
+        if type(worker).__name__ in ASGI_WORKER_CLASSES:  # the app is an ASGI app
+            worker.wsgi = wrap_asgi(app, agent=agent)
+        else:
+            worker.wsgi = wrap(app, agent=agent)
         agent.start()
     except Exception as exc:  # a broken shim must not stop the worker
         warnings.warn(f"wsgiscope: gunicorn instrumentation disabled: {exc!r}", stacklevel=2)

@@ -8,9 +8,17 @@ exactly once. Write time is the time we are suspended between handing a block to
 and being asked for the next one (or closed), plus time inside ``write()``.
 
 ``wsgi.file_wrapper`` responses are returned as the very object the app returned, so servers
-keep their sendfile fast path; we hook its ``close`` attribute instead. For those we know the
-bytes (Content-Length, else file size minus position) and the time the server spent sending
-(app return to close, reported as write time), but not when the first byte left.
+keep their sendfile fast path; we hook its ``close`` attribute instead. A file wrapper is either
+a class (gunicorn, waitress, mod_wsgi: the response is an instance of it) or, under uWSGI, a
+function that returns the file itself and sends it with sendfile() only when the app returns
+that same object: a response that is a file (it has ``fileno``) is therefore passed through
+too. For those we know the bytes (Content-Length, else file size minus position) and the time
+the server spent sending (app return to close, reported as write time), but not when the first
+byte left.
+
+A request that already passed through another wsgiscope middleware (the app wrapped twice, e.g.
+``wrap()`` in ``wsgi.py`` and again around it) is measured by the outer one only: the outer
+marks the environ (``wsgiscope.middleware``), the inner passes the request straight through.
 
 The shim never raises an exception of its own into the server: app exceptions propagate
 unchanged, and a failure inside the shim's bookkeeping falls back to calling the app bare.
@@ -25,6 +33,8 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sized, cast
 
 from .agent import Agent
 from .config import Config
+
+MARK = "wsgiscope.middleware"  # environ key: the middleware measuring this request
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -100,6 +110,7 @@ class _Request:
         self.t0 = t0 = mw.perf()
         self.cpu0 = mw.thread_cpu() if mw.cpu_attributable else -1
         self.lane = mw.occupancy.enter(self, ident, t0)
+        environ[MARK] = mw
         length = environ.get("CONTENT_LENGTH")
         if (length and length != "0") or "HTTP_TRANSFER_ENCODING" in environ:
             stream = environ.get("wsgi.input")
@@ -134,9 +145,10 @@ class _Request:
         self.t_app = self.mw.perf()
         self.inner_close = getattr(result, "close", None)
         file_wrapper = self.environ.get("wsgi.file_wrapper")
-        if (file_wrapper is not None and isinstance(file_wrapper, type)
-                and type(result) is file_wrapper and self._hook_file(result)):
-            return result
+        if file_wrapper is not None and (
+                type(result) is file_wrapper if isinstance(file_wrapper, type)
+                else hasattr(result, "fileno")) and self._hook_file(result):
+            return result  # the server's own object: it keeps its sendfile path
         try:
             self.it = iter(result)
         except BaseException as exc:
@@ -246,7 +258,7 @@ def _file_bytes(result: Any, headers: Any) -> int:
         if name.lower() == "content-length" and str(value).strip().isdigit():
             return int(value)
     try:
-        filelike = result.filelike
+        filelike = getattr(result, "filelike", result)  # a wrapper, or the file (uWSGI)
         size = os.fstat(filelike.fileno()).st_size
         return max(0, size - int(filelike.tell()))
     except Exception:
@@ -278,10 +290,11 @@ class Middleware:
         self.routes = agent.config.routes
         self.route = route or _default_route
         self.ident = get_ident
-        self._learn(agent)
+        self.learn()
 
-    def _learn(self, agent: Agent) -> None:
-        info = agent.server_info
+    def learn(self) -> None:
+        """Adapt to the server: called again once the agent knows which server runs us."""
+        info = self.agent.server_info
         self.cpu_attributable = info is None or info.cpu_attributable
         if info is not None and not info.cpu_attributable and (info.capacity_threads or 1) > 1:
             # greenlet workers (gevent, eventlet): the capacity is greenlets, so is a lane. Their
@@ -290,11 +303,13 @@ class Middleware:
             self.ident = _current_ident
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if MARK in environ:  # wrapped twice: the outer middleware measures this request
+            return self.app(environ, start_response)
         agent = self.agent
         try:
             if not agent.started:
                 agent.start(environ)
-                self._learn(agent)
+                self.learn()
             req = _Request(self, environ, start_response)
         except Exception:
             return self.app(environ, start_response)
@@ -319,6 +334,8 @@ def wrap(app: WSGIApp, *, agent: Optional[Agent] = None, route: Optional[RouteGe
     (used only with ``routes=True``; default: ``environ['wsgiscope.route']``). ``agent`` lets
     tests and server integrations pass a prepared :class:`wsgiscope.agent.Agent`.
     """
+    if isinstance(app, Middleware):
+        return app  # already measured: wrapping again would count every request twice
     if agent is None:
         config = Config.load(**options)
         if config.disabled:

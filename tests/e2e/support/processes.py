@@ -17,7 +17,7 @@ import sys
 import threading
 import urllib.request
 from pathlib import Path
-from typing import IO, Callable, Dict, List, Optional
+from typing import IO, Callable, Dict, List, Optional, TypeVar
 
 from .waiting import wait_for
 
@@ -139,38 +139,21 @@ class Collector:
         return lines
 
 
-class Server:
-    """A WSGI server started through examples/servers/launch.py, on a free port."""
+Started = TypeVar("Started", bound="Command")
 
-    def __init__(
-        self,
-        mode: str,
-        log_dir: Path,
-        collector_url: Optional[str],
-        *,
-        workers: Optional[int] = None,
-        threads: Optional[int] = None,
-        app: Optional[str] = None,
-        shim: bool = True,
-        env: Optional[Dict[str, str]] = None,
-    ) -> None:
-        self.mode = mode
-        self.port = free_port()
-        self.log_path = log_dir / f"server-{mode}-{self.port}.log"
-        argv: List[str] = [sys.executable, str(LAUNCHER), mode, "--port", str(self.port)]
-        if workers is not None:
-            argv += ["--workers", str(workers)]
-        if threads is not None:
-            argv += ["--threads", str(threads)]
-        if app is not None:
-            argv += ["--app", app]
-        if not shim:
-            argv.append("--no-shim")
+
+class Command:
+    """A server started by its own command line (``argv`` as a user types it) in ``cwd``,
+    listening on ``port``; ready when the port accepts a TCP connection."""
+
+    def __init__(self, name: str, argv: List[str], port: int, log_dir: Path, *,
+                 cwd: Optional[Path] = None, env: Optional[Dict[str, str]] = None) -> None:
+        self.mode = name
         self.argv = argv
+        self.port = port
+        self.cwd = cwd or REPO_ROOT
+        self.log_path = log_dir / f"server-{name}-{port}.log"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("WSGISCOPE_")}
-        self.env.update({"WSGISCOPE_FLUSH_INTERVAL": "0.2", "WSGISCOPE_SERVICE_NAME": "e2e"})
-        if collector_url is not None:
-            self.env["WSGISCOPE_COLLECTOR_URL"] = collector_url
         self.env.update(env or {})
         self.process: Optional[subprocess.Popen[bytes]] = None
 
@@ -178,10 +161,15 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout_s: float = 30.0) -> Server:
+    @property
+    def pid(self) -> int:
+        assert self.process is not None, "not started"
+        return self.process.pid
+
+    def start(self: Started, timeout_s: float = 30.0) -> Started:
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
-                self.argv, cwd=REPO_ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
+                self.argv, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, start_new_session=True,
             )
 
@@ -207,6 +195,40 @@ class Server:
         code = stop_process_group(self.process)
         self.process = None
         return code
+
+    def log(self) -> str:
+        return log_tail(self.log_path, 400)
+
+
+class Server(Command):
+    """A WSGI server started through examples/servers/launch.py, on a free port."""
+
+    def __init__(
+        self,
+        mode: str,
+        log_dir: Path,
+        collector_url: Optional[str],
+        *,
+        workers: Optional[int] = None,
+        threads: Optional[int] = None,
+        app: Optional[str] = None,
+        shim: bool = True,
+        env: Optional[Dict[str, str]] = None,
+    ) -> None:
+        port = free_port()
+        argv: List[str] = [sys.executable, str(LAUNCHER), mode, "--port", str(port)]
+        if workers is not None:
+            argv += ["--workers", str(workers)]
+        if threads is not None:
+            argv += ["--threads", str(threads)]
+        if app is not None:
+            argv += ["--app", app]
+        if not shim:
+            argv.append("--no-shim")
+        settings = {"WSGISCOPE_FLUSH_INTERVAL": "0.2", "WSGISCOPE_SERVICE_NAME": "e2e"}
+        if collector_url is not None:
+            settings["WSGISCOPE_COLLECTOR_URL"] = collector_url
+        super().__init__(mode, argv, port, log_dir, env={**settings, **(env or {})})
 
 
 # What the start_collector and start_server fixtures (tests/e2e/conftest.py) return.

@@ -1,0 +1,51 @@
+"""Capacity is detected inside each worker however the app was wrapped: the README's one line in
+a real Flask or Django project, each server started by its own command (issue: plain ``wrap()``
+under gunicorn used to report 1 thread, ``default``)."""
+
+from __future__ import annotations
+
+import urllib.request
+from typing import Any, Callable
+
+import pytest
+
+from tests.deployments.deploy import ALL, SERVICES, Deployment
+from tests.e2e.support.metrics import Scrape, scrape
+from tests.e2e.support.processes import Collector
+from tests.e2e.support.waiting import poll_until
+
+REQUESTS = 24
+
+
+def get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        return bytes(answer.read())
+
+
+@pytest.mark.parametrize("deployment", ALL, ids=lambda d: d.id)
+def test_capacity_detected_and_every_request_counted_once(
+        deployment: Deployment, collector: Collector, serve: Callable[..., Any]) -> None:
+    reason = deployment.unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    server = serve(deployment, collector.url)
+    for _ in range(REQUESTS):
+        assert get(f"{server.url}/").startswith(b"Hello from")
+    service = SERVICES[deployment.framework]
+
+    def seen(s: Scrape) -> bool:
+        return s.total("http_server_request_duration_seconds_count") >= REQUESTS
+
+    s = poll_until(lambda: scrape(collector.url), seen, timeout_s=20)
+    counts = {sample.labels["service_name"]: sample.value
+              for sample in s.select("http_server_request_duration_seconds_count")}
+    assert counts == {service: REQUESTS}, f"counted once, under one service\n{server.log()}"
+    infos = s.select("wsgi_worker_info", service_name=service)
+    assert infos, s.text
+    for info in infos:
+        labels = info.labels
+        assert (labels["server"], labels["worker_class"], labels["capacity_source"]) == (
+            deployment.expect_server, deployment.expect_worker_class, "detected"), labels
+        assert labels["capacity_processes"] == str(deployment.expect_processes), labels
+    threads = s.by_worker("wsgi_worker_threads", service_name=service)
+    assert set(threads.values()) == {deployment.expect_threads}, threads
