@@ -1,6 +1,7 @@
 /**
- * Thin express wiring: POST /v1/batches, GET /metrics, GET /healthz. Everything it serves is
- * built elsewhere and injected, so tests can mount it on port 0 with a fake clock.
+ * Thin express wiring: POST /v1/batches, GET /metrics, GET /healthz (status, version, workers
+ * held). Everything it serves is built elsewhere and injected, so tests can mount it on port 0
+ * with a fake clock.
  */
 import type { NextFunction, Request, Response, Router } from 'express';
 import express from 'express';
@@ -11,6 +12,7 @@ import { ingestHandler } from './ingest/route';
 import type { BearerToken } from './ingest/auth';
 import type { RateLimiter } from './ingest/rateLimit';
 import type { WorkerRegistry } from './workers/registry';
+import { COLLECTOR_VERSION } from './version';
 
 export interface AppOptions {
   /** Where batches go (POST /v1/batches) and what /healthz counts. */
@@ -24,6 +26,8 @@ export interface AppOptions {
   readToken?: BearerToken | undefined;
   /** The live page's routes (GET /, /live/*, /api/live/*), when served. */
   live?: Router | undefined;
+  /** What /healthz reports as `version` (`python -m wsgiscope check` prints it); package.json's by default. */
+  version?: string | undefined;
 }
 
 export function createApp(options: AppOptions): express.Express {
@@ -46,8 +50,9 @@ export function createApp(options: AppOptions): express.Express {
     res.status(200).type(rendered.contentType).send(rendered.body);
   });
 
+  const version = options.version ?? COLLECTOR_VERSION;
   app.get('/healthz', (_req, res) => {
-    res.status(200).json({ status: 'ok', workers: options.registry.size });
+    res.status(200).json({ status: 'ok', version, workers: options.registry.size });
   });
 
   if (options.live !== undefined) app.use(mayRead, options.live);

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import express from 'express';
 import request from 'supertest';
@@ -8,6 +9,7 @@ import { RateLimiter } from '../src/ingest/rateLimit';
 import type { IngestObserver } from '../src/ingest/route';
 import type { AppOptions } from '../src/server';
 import { createApp } from '../src/server';
+import { readPackageVersion } from '../src/version';
 import { batch } from './helpers/batches';
 import { parseExposition, valueOf } from './helpers/exposition';
 import { rawPost, withServer } from './helpers/http';
@@ -169,6 +171,17 @@ describe('GET /metrics and /healthz', () => {
     const res = await request(setup().app).get('/healthz');
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ status: 'ok' });
+  });
+
+  it("reports package.json's version on /healthz, for python -m wsgiscope check", async () => {
+    const res = await request(setup().app).get('/healthz');
+    expect(res.body).toEqual({ status: 'ok', version: readPackageVersion(join(__dirname, '..', 'package.json')), workers: 0 });
+    expect(res.body).toMatchObject({ version: expect.stringMatching(/^\d+\.\d+\.\d+/) as unknown });
+  });
+
+  it('reports the version it is given on /healthz', async () => {
+    const res = await request(setup({ version: '9.8.7-test' }).app).get('/healthz');
+    expect(res.body).toMatchObject({ status: 'ok', version: '9.8.7-test' });
   });
 
   it('answers unknown paths with 404 JSON', async () => {
