@@ -1,5 +1,5 @@
 // Flat config: typescript-eslint strict type-checked rules for the TypeScript workspaces, and for
-// the JavaScript that is shipped as is (the live page's browser modules),
+// the JavaScript that is shipped or run as is (the live page's browser modules, the benchmarks),
 // type-checked from its JSDoc by the tsconfig projects named below.
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
@@ -27,6 +27,7 @@ export default tseslint.config(
       '**/*.mjs',
       // ...except the JavaScript that is not built from TypeScript:
       '!collector/src/live/static/*.js',
+      '!bench/*.mjs',
     ],
   },
   {
@@ -48,11 +49,11 @@ export default tseslint.config(
     },
   },
   {
-    files: ['collector/src/live/static/*.js'],
+    files: ['collector/src/live/static/*.js', 'bench/*.mjs'],
     extends: [eslint.configs.recommended, ...tseslint.configs.strictTypeChecked],
     languageOptions: {
       parserOptions: {
-        project: ['collector/tsconfig.live-page.json'],
+        project: ['collector/tsconfig.live-page.json', 'bench/tsconfig.json'],
         tsconfigRootDir: import.meta.dirname,
       },
     },

@@ -9,19 +9,37 @@ export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 const require = createRequire(import.meta.url);
 
-/** A module of the built workspaces, e.g. `built('collector/dist/aggregate/aggregator.js')`. */
+/**
+ * A module of the built workspaces, e.g. `built('collector/dist/aggregate/aggregator.js')`;
+ * callers give it the type of its source (`typeof import('../collector/src/....js')`).
+ * @param {string} path
+ * @returns {unknown}
+ */
 export const built = (path) => require(join(root, path));
 
-/** The number after `--name` on the command line, or `fallback`. */
+/**
+ * The number after `--name` on the command line, or `fallback`.
+ * @param {string} name
+ * @param {number} fallback
+ * @returns {number}
+ */
 export function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
-/** A deterministic generator of numbers in [0, 1) (a linear congruential one). */
+/**
+ * A deterministic generator of numbers in [0, 1) (a linear congruential one).
+ * @param {number} seed
+ * @returns {() => number}
+ */
 export function seeded(seed) {
   let state = seed;
   return () => (state = (state * 1103515245 + 12345) % 2147483648) / 2147483648;
 }
 
+/** @param {number[]} xs */
+/** @typedef {Extract<import('@wsgiscope/protocol').DecodeResult, { ok: true }>['batch']} Batch a decoded batch */
+
+/** @param {number[]} xs */
 export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -16,9 +16,9 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { arg, built, median, root, seeded } from './_common.mjs';
 
-const { decodeBatch } = built('packages/protocol/dist/index.js');
-const { Aggregator } = built('collector/dist/aggregate/aggregator.js');
-const { WorkerRegistry } = built('collector/dist/workers/registry.js');
+const { decodeBatch } = /** @type {typeof import('@wsgiscope/protocol')} */ (built('packages/protocol/dist/index.js'));
+const { Aggregator } = /** @type {typeof import('../collector/src/aggregate/aggregator.js')} */ (built('collector/dist/aggregate/aggregator.js'));
+const { WorkerRegistry } = /** @type {typeof import('../collector/src/workers/registry.js')} */ (built('collector/dist/workers/registry.js'));
 const BATCH = arg('batch', 2000);
 const SECONDS = arg('seconds', 3);
 const REPEATS = arg('repeats', 5);
@@ -28,7 +28,14 @@ const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'HEAD'];
 const STATUSES = [200, 201, 204, 301, 304, 400, 404, 500];
 const rand = seeded(42);
 
+/**
+ * One serialized batch of BATCH records from `worker`.
+ * @param {number} worker
+ * @param {number} seq
+ * @returns {string}
+ */
 function makeBatch(worker, seq) {
+  /** @type {import('@wsgiscope/protocol').RequestColumns} */
   const cols = {
     start_unix_us: [], method: [], status: [], duration_us: [], queue_us: [], read_us: [],
     app_us: [], first_byte_us: [], write_us: [], cpu_us: [], bytes_in: [], bytes_out: [],
@@ -101,11 +108,22 @@ function inProcess() {
   return rates;
 }
 
+/**
+ * User + system CPU seconds of a process, from /proc.
+ * @param {number} pid
+ * @returns {number}
+ */
 function cpuSeconds(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks
 }
 
+/**
+ * POST one batch body; resolves on 202.
+ * @param {number} port
+ * @param {Buffer} body
+ * @returns {Promise<void>}
+ */
 function post(port, body) {
   return new Promise((resolve, reject) => {
     const req = request({
@@ -113,12 +131,15 @@ function post(port, body) {
       headers: { 'content-type': 'application/json', 'content-length': body.length },
     }, (res) => {
       res.resume();
-      res.on('end', () => (res.statusCode === 202 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
+      res.on('end', () => {
+        if (res.statusCode === 202) resolve(); else reject(new Error(`HTTP ${String(res.statusCode)}`));
+      });
     });
     req.on('error', reject);
     req.end(body);
   });
 }
+/** @type {import('node:http').Agent} */
 let keepAlive;
 
 async function overHttp() {
@@ -127,28 +148,32 @@ async function overHttp() {
   const child = spawn('node', [join(root, 'collector/dist/cli.js'), '--port', '0',
     '--rate-limit-batches-per-second', '1000000', '--max-body-bytes', '67108864'],
   { stdio: ['ignore', 'pipe', 'inherit'] });
+  /** @type {number} */
   const port = await new Promise((resolve, reject) => {
     child.stdout.once('data', (d) => {
       const m = /:(\d+)\s*$/m.exec(String(d));
       if (m) resolve(Number(m[1])); else reject(new Error(`no listening line: ${d}`));
     });
   });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('the collector process did not start');
   const seqs = new Array(WORKERS).fill(0);
   const template = Array.from({ length: WORKERS }, (_, w) => makeBatch(w, 0));
   const rates = [];
   try {
     for (let r = 0; r < REPEATS; r++) {
       // Pre-render bodies so this process's JSON work is not on the clock.
+      /** @type {Buffer[]} */
       const bodies = [];
       for (let i = 0; i < 200; i++) {
         const w = i % WORKERS;
         bodies.push(Buffer.from(template[w].replace(/"seq":\d+/, `"seq":${++seqs[w]}`)));
       }
-      const cpu0 = cpuSeconds(child.pid);
+      const cpu0 = cpuSeconds(pid);
       let next = 0;
       const lane = async () => { while (next < bodies.length) await post(port, bodies[next++]); };
       await Promise.all([lane(), lane(), lane(), lane()]);
-      const cpu = cpuSeconds(child.pid) - cpu0;
+      const cpu = cpuSeconds(pid) - cpu0;
       rates.push((bodies.length * BATCH) / cpu);
     }
   } finally {
@@ -160,6 +185,7 @@ async function overHttp() {
 
 const local = inProcess();
 const http = await overHttp();
+/** @param {number} x */
 const fmt = (x) => `${(x / 1e6).toFixed(2)} M`;
 console.log(`node ${process.version}, batches of ${BATCH} records, ${WORKERS} workers, ${REPEATS} repeats`);
 console.log(`decode + aggregate, in process : median ${fmt(median(local))} records/s  [${local.map(fmt).join(', ')}]`);

@@ -12,17 +12,27 @@
 //    snapshot (what the SSE stream sends each second) and one SSE frame.
 import { arg, built, median, seeded } from './_common.mjs';
 
-const { decodeBatch } = built('packages/protocol/dist/index.js');
-const { Aggregator } = built('collector/dist/aggregate/aggregator.js');
-const { LiveState } = built('collector/dist/live/state.js');
-const { WorkerRegistry } = built('collector/dist/workers/registry.js');
-const { sseFrame } = built('collector/dist/live/sse.js');
+const { decodeBatch } = /** @type {typeof import('@wsgiscope/protocol')} */ (built('packages/protocol/dist/index.js'));
+const { Aggregator } = /** @type {typeof import('../collector/src/aggregate/aggregator.js')} */ (built('collector/dist/aggregate/aggregator.js'));
+const { LiveState } = /** @type {typeof import('../collector/src/live/state.js')} */ (built('collector/dist/live/state.js'));
+const { WorkerRegistry } = /** @type {typeof import('../collector/src/workers/registry.js')} */ (built('collector/dist/workers/registry.js'));
+const { sseFrame } = /** @type {typeof import('../collector/src/live/sse.js')} */ (built('collector/dist/live/sse.js'));
 const SECONDS = arg('seconds', 2);
 const REPEATS = arg('repeats', 5);
 
 const rand = seeded(7);
 
+/**
+ * One batch of `records` requests from `worker`, ending at `endUs`.
+ * @param {number} worker
+ * @param {number} seq
+ * @param {number} records
+ * @param {number} endUs
+ * @param {number} threads
+ * @returns {import('./_common.mjs').Batch}
+ */
 function batchObject(worker, seq, records, endUs, threads) {
+  /** @type {import('@wsgiscope/protocol').RequestColumns} */
   const cols = {
     start_unix_us: [], method: [], status: [], duration_us: [], queue_us: [], read_us: [], app_us: [],
     first_byte_us: [], write_us: [], cpu_us: [], bytes_in: [], bytes_out: [], error: [], thread: [],
@@ -65,9 +75,14 @@ function batchObject(worker, seq, records, endUs, threads) {
   };
 }
 
+/** @param {number} n */
 const fmt = (n) => `${(n / 1e6).toFixed(2)} M`;
 
-/** A registry with the Aggregator subscribed, and the live state too when `withLive`. */
+/**
+ * A registry with the Aggregator subscribed, and the live state too when `withLive`.
+ * @param {boolean} withLive
+ * @param {() => number} nowMs
+ */
 function collectorState(withLive, nowMs = Date.now) {
   const registry = new WorkerRegistry({ workerExpiryMs: 3_600_000, nowMs });
   new Aggregator(registry);
@@ -75,6 +90,7 @@ function collectorState(withLive, nowMs = Date.now) {
   return { registry, live };
 }
 
+/** @param {boolean} withLive */
 function ingestRate(withLive) {
   const WORKERS = 8;
   const { registry } = collectorState(withLive);
@@ -88,6 +104,7 @@ function ingestRate(withLive) {
       const text = texts[w].replace(/"seq":\d+/, `"seq":${++seqs[w]}`);
       const t = process.hrtime.bigint();
       const result = decodeBatch(text);
+      if (!result.ok) throw new Error(JSON.stringify(result.error));
       const { verdict } = registry.admit(result.batch);
       ns += process.hrtime.bigint() - t;
       if (verdict === 'duplicate') throw new Error('unexpected duplicate');
@@ -113,6 +130,7 @@ const WORKERS = 200;
 const PER_WORKER_PER_S = 50;
 let nowMs = Math.floor(Date.now() / 1000) * 1000;
 const { registry, live } = collectorState(true, () => nowMs);
+if (live === undefined) throw new Error('collectorState(true) made no live state');
 const batches = [];
 for (let s = 0; s < 30; s++) {
   nowMs += 1000;
@@ -136,7 +154,9 @@ for (let i = 0; i < 20; i++) {
   json = JSON.stringify(live.snapshot());
   times.push(Number(process.hrtime.bigint() - t) / 1e6);
 }
-const snap = JSON.parse(json);
+/** @type {unknown} */
+const parsed = JSON.parse(json);
+const snap = /** @type {import('../collector/src/live/state.js').LiveSnapshot} */ (parsed);
 console.log(`\n${WORKERS} workers x ${PER_WORKER_PER_S} records/s = ${WORKERS * PER_WORKER_PER_S} records/s for 30 s: ${fed} records aggregated + fed in ${feedMs.toFixed(0)} ms`);
 console.log(`snapshot (JSON.stringify included): median ${median(times).toFixed(1)} ms, max ${Math.max(...times).toFixed(1)} ms`);
 console.log(`snapshot size: ${(json.length / 1024).toFixed(0)} KiB; SSE frame ${(sseFrame('snapshot', json, 1).length / 1024).toFixed(0)} KiB`);

@@ -18,8 +18,20 @@ const RATE = arg('rate', 10000);
 const SECONDS = arg('seconds', 20);
 const PER_WORKER = Math.max(1, Math.round(RATE / WORKERS));
 
+/**
+ * One serialized batch of PER_WORKER requests from worker `w`, ending at `nowUs`.
+ * @param {number} w
+ * @param {number} seq
+ * @param {number} nowUs
+ * @returns {string}
+ */
 function batch(w, seq, nowUs) {
   const n = PER_WORKER;
+  /**
+   * @template T
+   * @param {(i: number) => T} f
+   * @returns {T[]}
+   */
   const col = (f) => Array.from({ length: n }, (_, i) => f(i));
   const dur = col((i) => (i % 100 === 0 ? 1_500_000 : 2_000 + ((i * 7919) % 30_000)));
   return JSON.stringify({
@@ -48,18 +60,33 @@ function batch(w, seq, nowUs) {
   });
 }
 
+/** @typedef {{ frames: number[], longTasks: number[], updates: number }} BenchRecord what the page records */
+/** @typedef {Window & typeof globalThis & { __bench: BenchRecord }} BenchWindow */
+
 const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+/**
+ * POST one batch body; resolves on 202.
+ * @param {number} port
+ * @param {string} body
+ * @returns {Promise<void>}
+ */
 function post(port, body) {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path: '/v1/batches', method: 'POST', agent,
       headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
-    (res) => { res.resume(); res.on('end', () => (res.statusCode === 202 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`)))); });
+    (res) => {
+      res.resume();
+      res.on('end', () => {
+        if (res.statusCode === 202) resolve(); else reject(new Error(`HTTP ${String(res.statusCode)}`));
+      });
+    });
     req.on('error', reject);
     req.end(body);
   });
 }
 
 const collector = spawn('node', [join(root, 'collector/dist/cli.js'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** @type {number} */
 const port = await new Promise((resolve, reject) => {
   collector.stdout.once('data', (d) => {
     const m = /:(\d+)\s*$/m.exec(String(d));
@@ -69,15 +96,16 @@ const port = await new Promise((resolve, reject) => {
 let browser;
 let feeding = true;
 try {
-  const seqs = new Array(WORKERS).fill(0);
-  const feed = (async () => {
+  const seqs = Array.from({ length: WORKERS }, () => 0);
+  const feedLoop = async () => {
     while (feeding) {
       const t = Date.now();
       const nowUs = t * 1000;
       await Promise.all(Array.from({ length: WORKERS }, (_, w) => post(port, batch(w, seqs[w]++, nowUs))));
       await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (Date.now() - t))));
     }
-  })();
+  };
+  const feed = feedLoop();
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -85,27 +113,30 @@ try {
   });
   const page = await browser.newPage({ viewport: { width: 1400, height: 1300 } });
   await page.addInitScript(() => {
-    const w = window;
+    const w = /** @type {BenchWindow} */ (window);
     w.__bench = { frames: [], longTasks: [], updates: 0 };
     let last = performance.now();
+    /** @param {number} now */
     const tick = (now) => { w.__bench.frames.push(now - last); last = now; requestAnimationFrame(tick); };
     requestAnimationFrame(tick);
     new PerformanceObserver((list) => { for (const e of list.getEntries()) w.__bench.longTasks.push(e.duration); })
       .observe({ type: 'longtask', buffered: true });
     const Original = w.EventSource;
     w.EventSource = class extends Original {
+      /** @param {ConstructorParameters<typeof EventSource>} args */
       constructor(...args) { super(...args); this.addEventListener('snapshot', () => { w.__bench.updates++; }); }
     };
   });
   await page.goto(`http://127.0.0.1:${port}/`);
   await page.waitForTimeout(3000); // let the history fill; then measure from a clean slate
-  await page.evaluate(() => { const b = window.__bench; b.frames = []; b.longTasks = []; b.updates = 0; });
+  await page.evaluate(() => { const b = /** @type {BenchWindow} */ (window).__bench; b.frames = []; b.longTasks = []; b.updates = 0; });
   await page.waitForTimeout(SECONDS * 1000);
-  const r = await page.evaluate(() => window.__bench);
+  const r = await page.evaluate(() => /** @type {BenchWindow} */ (window).__bench);
   const header = await page.evaluate(() => document.body.innerText.split('\n').slice(0, 14).join(' | '));
   feeding = false;
   await feed;
   const sorted = [...r.frames].sort((a, b) => a - b);
+  /** @param {number} p */
   const q = (p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
   const lt = [...r.longTasks].sort((a, b) => a - b);
   console.log(`${WORKERS} workers, ${PER_WORKER * WORKERS} records/s fed over HTTP, ${SECONDS} s measured in headless Chromium`);

@@ -7,9 +7,9 @@
 // scrape does, minus the socket — as the median of --renders runs per format.
 import { arg, built, median } from './_common.mjs';
 
-const { Aggregator } = built('collector/dist/aggregate/aggregator.js');
-const { Exposition } = built('collector/dist/export/exposition.js');
-const { WorkerRegistry } = built('collector/dist/workers/registry.js');
+const { Aggregator } = /** @type {typeof import('../collector/src/aggregate/aggregator.js')} */ (built('collector/dist/aggregate/aggregator.js'));
+const { Exposition } = /** @type {typeof import('../collector/src/export/exposition.js')} */ (built('collector/dist/export/exposition.js'));
+const { WorkerRegistry } = /** @type {typeof import('../collector/src/workers/registry.js')} */ (built('collector/dist/workers/registry.js'));
 
 const WORKERS = arg('workers', 200);
 const RENDERS = arg('renders', 30);
@@ -17,8 +17,18 @@ const SERVICES = arg('services', 1);
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'HEAD'];
 const STATUSES = [200, 201, 204, 301, 304, 400, 404, 500];
 
+/**
+ * One batch of 400 requests from worker `w`.
+ * @param {number} w
+ * @returns {import('./_common.mjs').Batch}
+ */
 function batch(w) {
   const n = 400;
+  /**
+   * @template T
+   * @param {(i: number) => T} f
+   * @returns {T[]}
+   */
   const col = (f) => Array.from({ length: n }, (_, i) => f(i));
   return {
     protocol_version: 1,
@@ -50,7 +60,9 @@ for (let w = 0; w < WORKERS; w++) registry.admit(batch(w));
 const exposition = new Exposition(aggregator);
 
 console.log(`node ${process.version}, ${WORKERS} workers, ${SERVICES} service(s) x 40 request label sets`);
-for (const format of ['prometheus', 'openmetrics']) {
+/** @type {import('../collector/src/export/negotiate.js').ExpositionFormat[]} */
+const FORMATS = ['prometheus', 'openmetrics'];
+for (const format of FORMATS) {
   await exposition.render(format); // warm-up
   const times = [];
   let bytes = 0;
