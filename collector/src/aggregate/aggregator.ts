@@ -10,7 +10,7 @@
  *   const aggregator = new Aggregator(registry, { maxSeriesPerMetric: 2000 });
  *   registry.admit(batch); // counted by the aggregator
  */
-import type { BatchV1 } from '@wsgiscope/protocol';
+import type { Batch } from '@wsgiscope/protocol';
 import type { Worker, WorkerRegistry } from '../workers/registry';
 import { normalizeMethod } from './methods';
 import type { RequestSeries } from './requestSeries';
@@ -65,7 +65,7 @@ export class Aggregator {
     return counters;
   }
 
-  private countRequests(batch: BatchV1): void {
+  private countRequests(batch: Batch): void {
     const r = batch.requests;
     const n = r.status.length;
     if (n === 0) return;

@@ -4,7 +4,7 @@
  * (the Prometheus aggregator, the live page). Answers per docs/protocol.md.
  */
 import type { Request, Response } from 'express';
-import type { BatchV1 } from '@wsgiscope/protocol';
+import type { Batch } from '@wsgiscope/protocol';
 import { decodeBatch } from '@wsgiscope/protocol';
 import type { RejectReason } from '../self/selfMetrics';
 import type { BatchVerdict, WorkerRegistry } from '../workers/registry';
@@ -68,7 +68,7 @@ export interface IngestResult {
 }
 
 /** The answer to a batch the registry gave `verdict`: every verdict but duplicate counts its requests. */
-export function ingestResult(verdict: BatchVerdict, batch: BatchV1): IngestResult {
+export function ingestResult(verdict: BatchVerdict, batch: Batch): IngestResult {
   return verdict === 'duplicate' ? { accepted: 0, duplicate: true } : { accepted: batch.requests.status.length, duplicate: false };
 }
 

@@ -17,7 +17,7 @@
  *   registry.admit(batch);
  *   const snap = live.snapshot();
  */
-import type { BatchV1 } from '@wsgiscope/protocol';
+import type { Batch } from '@wsgiscope/protocol';
 import type { SampleDelta, Worker, WorkerRegistry } from '../workers/registry';
 import type { SecondSeries } from './seconds';
 import { SecondRing } from './seconds';
@@ -58,7 +58,8 @@ export interface LiveWorker {
   service_name: string;
   server: string;
   worker_class: string;
-  capacity_threads: number;
+  /** null: the server has no fixed capacity (a thread per connection). */
+  capacity_threads: number | null;
   busy_threads: number | null;
   active_requests: number | null;
   utilization: number | null;
@@ -77,7 +78,7 @@ export interface LiveService {
 
 export interface TimelineWorker extends TimelineColumns {
   worker: string;
-  capacity_threads: number;
+  capacity_threads: number | null;
 }
 
 export interface LiveSnapshot {
@@ -144,7 +145,7 @@ export class LiveState {
   }
 
   /** One batch that is not a duplicate; `worker` is undefined past the registry's cap. */
-  private addBatch(batch: BatchV1, worker: Worker | undefined): void {
+  private addBatch(batch: Batch, worker: Worker | undefined): void {
     const now = this.nowMs();
     const nowSecond = Math.floor(now / 1000);
     this.countRequests(batch, nowSecond);
@@ -165,7 +166,7 @@ export class LiveState {
     return lanes;
   }
 
-  private countRequests(batch: BatchV1, nowSecond: number): void {
+  private countRequests(batch: Batch, nowSecond: number): void {
     const r = batch.requests;
     const n = r.status.length;
     const { start_unix_us, duration_us, status, queue_us, read_us, app_us, write_us } = r;
@@ -185,7 +186,7 @@ export class LiveState {
     }
   }
 
-  private keepTimeline(lanes: Lanes, batch: BatchV1, now: number): void {
+  private keepTimeline(lanes: Lanes, batch: Batch, now: number): void {
     const r = batch.requests;
     const n = r.status.length;
     if (n === 0) return;
@@ -210,7 +211,7 @@ export class LiveState {
     const { increase } = delta;
     const nowSecond = Math.floor(this.nowMs() / 1000);
     const cpuUs = increase.cpu_user_us + increase.cpu_system_us;
-    this.seconds.addInterval(delta.fromUs, delta.toUs, increase.busy_thread_us, worker.resource.capacity_threads, cpuUs, nowSecond);
+    this.seconds.addInterval(delta.fromUs, delta.toUs, increase.busy_thread_us, worker.resource.capacity_threads ?? 0, cpuUs, nowSecond);
   }
 
   /** Everything the page draws, bounded in size whatever the load. */

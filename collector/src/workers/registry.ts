@@ -20,7 +20,7 @@
  *   const { verdict } = registry.admit(batch); // 'new' | 'stale' | 'duplicate' | 'over_cap'
  *   const stop = registry.startExpiry();
  */
-import type { BatchV1, Resource, Sample } from '@wsgiscope/protocol';
+import type { Batch, Resource, Sample } from '@wsgiscope/protocol';
 
 /** Workers held at most unless told otherwise (the collector passes --max-series-per-metric). */
 export const DEFAULT_MAX_WORKERS = 2000;
@@ -79,7 +79,7 @@ export interface WorkerListener {
   /** One reading of a held worker's current instance, oldest first (`new` batches only). */
   sample?(worker: Worker, delta: SampleDelta): void;
   /** A batch that is not a duplicate; `worker` is undefined past the cap. Its requests count. */
-  batch?(batch: BatchV1, worker: Worker | undefined): void;
+  batch?(batch: Batch, worker: Worker | undefined): void;
   /** A held worker was forgotten after `workerExpiryMs` of silence. */
   expired?(worker: Worker): void;
 }
@@ -192,7 +192,8 @@ class HeldWorker implements Worker {
     let utilization: number | null = null;
     let cpuCores: number | null = null;
     if (intervalUs > 0) {
-      utilization = increase.busy_thread_us / (this.resource.capacity_threads * intervalUs);
+      const capacity = this.resource.capacity_threads; // null: unbounded, no utilisation
+      utilization = capacity === null ? null : increase.busy_thread_us / (capacity * intervalUs);
       cpuCores = (increase.cpu_user_us + increase.cpu_system_us) / intervalUs;
       this.utilization = utilization;
       this.cpuCores = cpuCores;
@@ -228,7 +229,7 @@ export class WorkerRegistry {
   }
 
   /** Admit one decoded, valid batch and tell the subscribers what it brings. */
-  admit(batch: BatchV1): Admission {
+  admit(batch: Batch): Admission {
     const now = this.nowMs();
     const { service_name, worker: name } = batch.resource;
     let ofService = this.byService.get(service_name);

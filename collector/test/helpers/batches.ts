@@ -1,11 +1,11 @@
 /** Test batches built from the shared `batch-basic` vector, with overrides. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BatchV1, RequestColumns, Resource, Sample } from '@wsgiscope/protocol';
+import type { Batch, RequestColumns, Resource, Sample } from '@wsgiscope/protocol';
 import { VECTORS_DIR } from '@wsgiscope/protocol';
 
-export function basicBatch(): BatchV1 {
-  return JSON.parse(readFileSync(join(VECTORS_DIR, 'valid', 'batch-basic.json'), 'utf8')) as BatchV1;
+export function basicBatch(): Batch {
+  return JSON.parse(readFileSync(join(VECTORS_DIR, 'valid', 'batch-basic.json'), 'utf8')) as Batch;
 }
 
 export interface RequestRow {
@@ -76,7 +76,7 @@ export interface BatchParts {
   samples?: Sample[];
 }
 
-export function batch(parts: BatchParts = {}): BatchV1 {
+export function batch(parts: BatchParts = {}): Batch {
   const base = basicBatch();
   return {
     protocol_version: 1,

@@ -1,5 +1,5 @@
 /** A worker registry with the Prometheus aggregator subscribed, as the collector wires them. */
-import type { BatchV1 } from '@wsgiscope/protocol';
+import type { Batch } from '@wsgiscope/protocol';
 import type { AggregatorOptions } from '../../src/aggregate/aggregator';
 import { Aggregator } from '../../src/aggregate/aggregator';
 import type { IngestResult } from '../../src/ingest/route';
@@ -11,7 +11,7 @@ export interface Pipeline {
   registry: WorkerRegistry;
   aggregator: Aggregator;
   /** Admit a batch and answer it as POST /v1/batches would. */
-  ingest: (batch: BatchV1) => IngestResult;
+  ingest: (batch: Batch) => IngestResult;
 }
 
 export function pipeline(options: RegistryOptions & AggregatorOptions = {}): Pipeline {

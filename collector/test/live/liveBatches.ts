@@ -1,5 +1,5 @@
 /** Batches for the live-state tests: requests with explicit start, duration and thread. */
-import type { BatchV1, Resource, Sample } from '@wsgiscope/protocol';
+import type { Batch, Resource, Sample } from '@wsgiscope/protocol';
 import { batch } from '../helpers/batches';
 
 export interface LiveRow {
@@ -14,7 +14,7 @@ export interface LiveRow {
   route?: string | null;
 }
 
-export function liveBatch(rows: readonly LiveRow[], resource: Partial<Resource> = {}, samples: Sample[] = [], seq = 0): BatchV1 {
+export function liveBatch(rows: readonly LiveRow[], resource: Partial<Resource> = {}, samples: Sample[] = [], seq = 0): Batch {
   const b = batch({ resource, seq, samples, withRoutes: rows.some((r) => r.route !== undefined), rows: rows.map(() => ({})) });
   const c = b.requests;
   rows.forEach((r, i) => {

@@ -1,4 +1,4 @@
-import type { BatchV1 } from '@wsgiscope/protocol';
+import type { Batch } from '@wsgiscope/protocol';
 import type { LiveOptions } from '../../src/live/state';
 import { LiveState } from '../../src/live/state';
 import type { RegistryOptions } from '../../src/workers/registry';
@@ -22,7 +22,7 @@ function liveWith(options: LiveOptions & RegistryOptions & { nowMs: () => number
   const registry = new WorkerRegistry(options);
   const live = new LiveState(registry, options);
   let seq = 0;
-  return { registry, live, ingest: (batch: BatchV1) => registry.admit({ ...batch, seq: seq++ }) };
+  return { registry, live, ingest: (batch: Batch) => registry.admit({ ...batch, seq: seq++ }) };
 }
 
 function rowsEndingIn(second: number, durationsUs: readonly number[], extra: Partial<LiveRow> = {}): LiveRow[] {

@@ -1,4 +1,4 @@
-import type { BatchV1 } from '@wsgiscope/protocol';
+import type { Batch } from '@wsgiscope/protocol';
 import { defaults } from '../../src/config';
 import { startCollector } from '../../src/collector';
 import { Exposition } from '../../src/export/exposition';
@@ -25,7 +25,7 @@ class Recorder implements WorkerListener {
     this.deltas.push(delta);
     this.deltaServices.push(worker.resource.service_name);
   }
-  batch(b: BatchV1, worker: Worker | undefined): void {
+  batch(b: Batch, worker: Worker | undefined): void {
     this.events.push(`batch ${String(b.seq)} ${worker === undefined ? 'unheld' : 'held'}`);
   }
   expired(worker: Worker): void {
@@ -132,7 +132,7 @@ describe('WorkerRegistry cap on workers', () => {
 
   it('at the collector\'s edge: answers 202 with the records, counts the batch in a self metric, holds --max-series-per-metric workers', async () => {
     const running = await startCollector({ ...defaults(), port: 0, maxSeriesPerMetric: 1 });
-    const post = async (b: BatchV1) => {
+    const post = async (b: Batch) => {
       const res = await fetch(`${running.url}/v1/batches`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
@@ -229,7 +229,7 @@ describe('WorkerRegistry expiry', () => {
 });
 
 describe('WorkerRegistry cumulative-to-delta', () => {
-  function deltasOf(batches: BatchV1[]): { heard: Recorder; registry: WorkerRegistry } {
+  function deltasOf(batches: Batch[]): { heard: Recorder; registry: WorkerRegistry } {
     const { registry, heard } = registryWith();
     for (const b of batches) registry.admit(b);
     return { heard, registry };
@@ -296,7 +296,7 @@ describe('WorkerRegistry: two services in one process', () => {
   const shop = { service_name: 'shop', worker: 'web-1:4242' };
   const admin = { service_name: 'admin', worker: 'web-1:4242' };
   const at = (s: number, busyUs: number) => [sample({ time_unix_us: START + s * 1e6, busy_thread_us: busyUs })];
-  const interleaved = (): BatchV1[] => [
+  const interleaved = (): Batch[] => [
     batch({ seq: 0, resource: shop, rows: [{}], samples: at(1, 1e6) }),
     batch({ seq: 0, resource: admin, rows: [{}, {}], samples: at(1, 2.5e5) }),
     batch({ seq: 1, resource: shop, rows: [{}], samples: at(2, 2e6) }),

@@ -2,7 +2,8 @@
 
     python3 packages/protocol/scripts/make_vectors.py
 
-Valid vectors are complete batches. Invalid vectors are
+Valid vectors are complete batches: ``batch-*`` of protocol version 1 (still accepted),
+``v2-*`` of version 2. Invalid vectors are
 ``{"description", "status", "field", "body" | "raw"}``: the collector must answer
 ``status`` with a JSON body whose ``field`` starts with the vector's ``field``.
 Vectors named ``shim-*.json`` are written by the Python test-suite's own generator
@@ -68,22 +69,55 @@ SAMPLE: dict[str, Any] = {
 }
 
 
-def base() -> dict[str, Any]:
-    return {
-        "protocol_version": 1,
+# Version 2: app_us excludes body reads, gen_us is the time producing the body.
+GEN_US = [0, 0, 0]
+APP_US_V2 = [200500, 900, 1100]
+
+TRACE: dict[str, Any] = {
+    "start_unix_us": 1767225601000000,
+    "duration_us": 201000,
+    "method": "GET",
+    "route": "/items/<int:id>",
+    "status": 200,
+    "thread": 0,
+    "reason": "slow",
+    "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+    "error": None,
+    "phases": {
+        "queue": [-1500, 0, 1500],
+        "read_body": None,
+        "app": [0, 200500, 200500],
+        "generate": [200500, 200600, 100],
+        "write": [200600, 201000, 400],
+    },
+}
+
+
+def base(version: int = 1) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "protocol_version": version,
         "resource": copy.deepcopy(RESOURCE),
         "seq": 0,
         "requests": copy.deepcopy(REQUESTS),
         "samples": [copy.deepcopy(SAMPLE)],
     }
+    if version == 2:
+        body["resource"]["detected_capacity_threads"] = None
+        requests: dict[str, list[Any]] = {}
+        for name, column in body["requests"].items():
+            requests[name] = APP_US_V2[:] if name == "app_us" else column
+            if name == "app_us":
+                requests["gen_us"] = GEN_US[:]
+        body["requests"] = requests
+    return body
 
 
-def empty_requests() -> dict[str, list[Any]]:
-    return {k: [] for k in REQUESTS}
+def empty_requests(version: int = 1) -> dict[str, list[Any]]:
+    return {k: [] for k in base(version)["requests"]}
 
 
-def variant(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-    body = base()
+def variant(change: Callable[[dict[str, Any]], None], version: int = 1) -> dict[str, Any]:
+    body = base(version)
     change(body)
     return body
 
@@ -117,6 +151,42 @@ def valid() -> dict[str, dict[str, Any]]:
     def requests_only(b: dict[str, Any]) -> None:
         b["samples"] = []
 
+    def v2_samples_only(b: dict[str, Any]) -> None:
+        b["requests"] = empty_requests(2)
+        b["seq"] = 7
+
+    def v2_streamed(b: dict[str, Any]) -> None:
+        # 10 chunks x 50 ms produced inside the iterable: the time is gen_us, not app_us
+        b["requests"]["app_us"][0] = 300
+        b["requests"]["gen_us"][0] = 500000
+        b["requests"]["duration_us"][0] = 501000
+        b["requests"]["first_byte_us"][0] = 50400
+        b["requests"]["write_us"][0] = 700
+
+    def unbounded(b: dict[str, Any]) -> None:
+        b["resource"].update(server="django", server_version="5.2.19", worker_class="runserver",
+                             capacity_threads=None, capacity_processes=1,
+                             capacity_source="unbounded")
+
+    def configured_over_detected(b: dict[str, Any]) -> None:
+        b["resource"].update(capacity_threads=8, capacity_source="configured",
+                             detected_capacity_threads=4)
+
+    def traced(b: dict[str, Any]) -> None:
+        sampled = copy.deepcopy(TRACE)
+        sampled.update(reason="sampled", traceparent=None, route=None, duration_us=5300,
+                       method="POST", status=201, thread=1, start_unix_us=1767225601000500)
+        sampled["phases"] = {"queue": None, "read_body": [10, 4110, 4100], "app": [0, 5000, 900],
+                             "generate": None, "write": [5100, 5300, 200]}
+        b["traces"] = [copy.deepcopy(TRACE), sampled]
+        b["requests"]["route"] = ["/items/<int:id>", None, None]
+
+    def scheduler_and_sockets(b: dict[str, Any]) -> None:
+        b["samples"][0].update(
+            sched_run_us=150000, sched_wait_us=2200, dropped_traces=0,
+            listen=[{"address": "127.0.0.1:8000", "queued": 3, "limit": 2048},
+                    {"address": "[::1]:8000", "queued": 0, "limit": None}])
+
     return {
         "batch-basic": base(),
         "batch-samples-only": variant(samples_only),
@@ -124,6 +194,13 @@ def valid() -> dict[str, dict[str, Any]]:
         "batch-greenlets-no-cpu": variant(greenlets),
         "batch-configured-capacity": variant(configured),
         "batch-requests-only": variant(requests_only),
+        "v2-basic": base(2),
+        "v2-samples-only": variant(v2_samples_only, 2),
+        "v2-streamed-body": variant(v2_streamed, 2),
+        "v2-unbounded-capacity": variant(unbounded, 2),
+        "v2-configured-over-detected": variant(configured_over_detected, 2),
+        "v2-traces": variant(traced, 2),
+        "v2-scheduler-and-sockets": variant(scheduler_and_sockets, 2),
     }
 
 
@@ -131,12 +208,12 @@ def invalid() -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
 
     def add(name: str, description: str, field: str, change: Callable[[dict[str, Any]], None],
-            status: int = 400) -> None:
+            status: int = 400, version: int = 1) -> None:
         out[name] = {
             "description": description,
             "status": status,
             "field": field,
-            "body": variant(change),
+            "body": variant(change, version),
         }
 
     def set_path(path: list[Any], value: Any) -> Callable[[dict[str, Any]], None]:
@@ -155,8 +232,8 @@ def invalid() -> dict[str, dict[str, Any]]:
             del node[path[-1]]
         return change
 
-    add("unknown-version", "protocol version 2 is not supported", "protocol_version",
-        set_path(["protocol_version"], 2))
+    add("unknown-version", "protocol version 3 is not supported", "protocol_version",
+        set_path(["protocol_version"], 3))
     add("version-as-string", "protocol_version must be the number 1", "protocol_version",
         set_path(["protocol_version"], "1"))
     add("missing-resource", "resource is required", "resource", delete(["resource"]))
@@ -195,6 +272,43 @@ def invalid() -> dict[str, dict[str, Any]]:
         set_path(["samples", 0, "rss_bytes"], -1))
     add("empty-object", "an empty object lacks protocol_version", "protocol_version",
         lambda b: b.clear())
+    add("v1-with-gen-us", "gen_us is not a field of protocol version 1", "requests.gen_us",
+        set_path(["requests", "gen_us"], [0, 0, 0]))
+    add("v2-missing-gen-us", "version 2 batches carry gen_us", "requests.gen_us",
+        delete(["requests", "gen_us"]), version=2)
+    add("v2-gen-us-length-mismatch", "gen_us has as many elements as the other columns",
+        "requests.gen_us", set_path(["requests", "gen_us"], [0]), version=2)
+    add("v2-missing-detected-capacity", "version 2 resources carry detected_capacity_threads",
+        "resource.detected_capacity_threads",
+        delete(["resource", "detected_capacity_threads"]), version=2)
+    add("v2-null-capacity-not-unbounded", "capacity_threads is null only when unbounded",
+        "resource.capacity_threads", set_path(["resource", "capacity_threads"], None),
+        version=2)
+
+    def unbounded_with_number(b: dict[str, Any]) -> None:
+        b["resource"]["capacity_source"] = "unbounded"
+
+    add("v2-unbounded-with-capacity", "an unbounded capacity has no number",
+        "resource.capacity_threads", unbounded_with_number, version=2)
+
+    def trace_with(path: list[Any], value: Any) -> Callable[[dict[str, Any]], None]:
+        def change(b: dict[str, Any]) -> None:
+            b["traces"] = [copy.deepcopy(TRACE)]
+            set_path(["traces", 0, *path], value)(b)
+        return change
+
+    add("v2-trace-phase-not-a-triple", "a trace phase is [start, end, total] or null",
+        "traces[0].phases.app", trace_with(["phases", "app"], [0, 200500]), version=2)
+    add("v2-trace-unknown-reason", "a trace's reason is slow or sampled", "traces[0].reason",
+        trace_with(["reason"], "curious"), version=2)
+    add("v2-trace-missing-phase", "every phase is present (null when it did not happen)",
+        "traces[0].phases.generate", lambda b: (trace_with(["phases", "app"], None)(b),
+                                                b["traces"][0]["phases"].pop("generate")),
+        version=2)
+    add("v2-listen-negative-queue", "a listening socket's queue is a count",
+        "samples[0].listen[0].queued",
+        set_path(["samples", 0, "listen"], [{"address": "127.0.0.1:80", "queued": -1,
+                                             "limit": None}]), version=2)
     out["body-is-array"] = {
         "description": "the body must be a JSON object, not an array",
         "status": 400,

@@ -1,11 +1,12 @@
 /**
  * Decoding of a batch body: JSON parse, schema validation, cross-field rules.
  *
- * The JSON Schema is compiled once with ajv (draft 2020-12) from the committed
- * `schema/batch.v1.schema.json`, so the schema stays the single source of truth. Rules the
- * schema cannot express (equal column lengths, first_byte_us <= duration_us) are checked
- * here. Every refusal carries a path such as `requests.status[2]` so a shim author can find
- * the offending value.
+ * Each version's JSON Schema is compiled once with ajv (draft 2020-12) from the committed
+ * `schema/batch.v<N>.schema.json`, so the schemas stay the single source of truth. Rules the
+ * schema cannot express (equal column lengths, first_byte_us <= duration_us, a null capacity
+ * exactly when it is unbounded) are checked here. Every refusal carries a path such as
+ * `requests.status[2]` so a shim author can find the offending value. A version 1 batch comes
+ * out in the version 2 shape ({@link Batch}): `detected_capacity_threads` null, no `gen_us`.
  *
  * @example
  *   const result = decodeBatch(bodyText);
@@ -16,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import type { BatchV1, RequestColumns } from './types';
+import type { Batch, RequestColumns } from './types';
 import { REQUIRED_REQUEST_COLUMNS, SUPPORTED_PROTOCOL_VERSIONS } from './types';
 
 /** Why a body was refused: an HTTP status, a sentence and the path of the offending value. */
@@ -27,20 +28,29 @@ export interface DecodeError {
   field: string;
 }
 
-export type DecodeResult = { ok: true; batch: BatchV1 } | { ok: false; error: DecodeError };
+export type DecodeResult = { ok: true; batch: Batch } | { ok: false; error: DecodeError };
 
-/** Absolute path of the committed v1 schema (works from `src/` and from `dist/`). */
+/** Absolute paths of the committed schemas (work from `src/` and from `dist/`). */
 export const BATCH_V1_SCHEMA_PATH = join(__dirname, '..', 'schema', 'batch.v1.schema.json');
+export const BATCH_V2_SCHEMA_PATH = join(__dirname, '..', 'schema', 'batch.v2.schema.json');
+export const BATCH_SCHEMA_PATHS: Readonly<Record<number, string>> = {
+  1: BATCH_V1_SCHEMA_PATH,
+  2: BATCH_V2_SCHEMA_PATH,
+};
 
-let compiled: ValidateFunction<BatchV1> | undefined;
+const compiled = new Map<number, ValidateFunction<Batch>>();
 
-function validator(): ValidateFunction<BatchV1> {
-  if (compiled === undefined) {
-    const schema = JSON.parse(readFileSync(BATCH_V1_SCHEMA_PATH, 'utf8')) as object;
+function validator(version: number): ValidateFunction<Batch> {
+  let validate = compiled.get(version);
+  if (validate === undefined) {
+    const path = BATCH_SCHEMA_PATHS[version];
+    if (path === undefined) throw new Error(`no schema for protocol version ${String(version)}`);
+    const schema = JSON.parse(readFileSync(path, 'utf8')) as object;
     const ajv = new Ajv2020({ allErrors: false, strict: true });
-    compiled = ajv.compile<BatchV1>(schema);
+    validate = ajv.compile<Batch>(schema);
+    compiled.set(version, validate);
   }
-  return compiled;
+  return validate;
 }
 
 function refuse(error: string, field: string): DecodeResult {
@@ -63,7 +73,7 @@ function joinPath(parent: string, name: string): string {
   return parent === '' ? name : `${parent}.${name}`;
 }
 
-function describe(err: ErrorObject): DecodeError {
+function describe(err: ErrorObject, version: number): DecodeError {
   const at = pointerToPath(err.instancePath);
   const params = err.params as Record<string, unknown>;
   if (err.keyword === 'required' && typeof params['missingProperty'] === 'string') {
@@ -72,7 +82,7 @@ function describe(err: ErrorObject): DecodeError {
   }
   if (err.keyword === 'additionalProperties' && typeof params['additionalProperty'] === 'string') {
     const field = joinPath(at, params['additionalProperty']);
-    return { status: 400, error: `${field} is not a known field of protocol version 1`, field };
+    return { status: 400, error: `${field} is not a known field of protocol version ${String(version)}`, field };
   }
   const subject = at === '' ? 'the body' : at;
   return { status: 400, error: `${subject} ${err.message ?? 'is invalid'}`, field: at };
@@ -84,7 +94,11 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 function checkVersion(body: Record<string, unknown>): DecodeResult | undefined {
   const version = body['protocol_version'];
-  if (typeof version !== 'number' || SUPPORTED_PROTOCOL_VERSIONS.includes(version)) return undefined;
+  if (version === undefined) return refuse('protocol_version is required', 'protocol_version');
+  if (typeof version !== 'number') {
+    return refuse('protocol_version must be an integer', 'protocol_version');
+  }
+  if (SUPPORTED_PROTOCOL_VERSIONS.includes(version)) return undefined;
   const supported = SUPPORTED_PROTOCOL_VERSIONS.join(', ');
   return refuse(
     `protocol_version ${String(version)} is not supported; this collector supports: ${supported}`,
@@ -96,6 +110,7 @@ function checkVersion(body: Record<string, unknown>): DecodeResult | undefined {
 function columnNames(requests: RequestColumns): (keyof RequestColumns)[] {
   const names: (keyof RequestColumns)[] = [...REQUIRED_REQUEST_COLUMNS];
   if (requests.route !== undefined) names.push('route');
+  if (requests.gen_us !== undefined) names.push('gen_us');
   return names;
 }
 
@@ -138,6 +153,27 @@ function checkFirstByte(requests: RequestColumns): DecodeResult | undefined {
   return undefined;
 }
 
+/** capacity_threads is null exactly when the capacity is unbounded. */
+function checkCapacity(batch: Batch): DecodeResult | undefined {
+  const { capacity_threads: threads, capacity_source: source } = batch.resource;
+  if ((threads === null) !== (source === 'unbounded')) {
+    return refuse(
+      threads === null
+        ? `resource.capacity_threads is null but capacity_source is ${source} (null only with unbounded)`
+        : 'resource.capacity_threads must be null when capacity_source is unbounded',
+      'resource.capacity_threads',
+    );
+  }
+  return undefined;
+}
+
+/** A version 1 batch in the version 2 shape (it has no detected capacity beside a configured one). */
+function upgrade(batch: Batch): Batch {
+  if (batch.protocol_version !== 1) return batch;
+  batch.resource.detected_capacity_threads = null;
+  return batch;
+}
+
 /** Validate an already-parsed value as a batch. */
 export function validateBatch(value: unknown): DecodeResult {
   if (!isPlainObject(value)) {
@@ -145,14 +181,19 @@ export function validateBatch(value: unknown): DecodeResult {
   }
   const versionProblem = checkVersion(value);
   if (versionProblem !== undefined) return versionProblem;
-  const validate = validator();
+  const version = value['protocol_version'] as number;
+  const validate = validator(version);
   if (!validate(value)) {
     const first = validate.errors?.[0];
     return first === undefined
       ? refuse('the body does not match the batch schema', '')
-      : { ok: false, error: describe(first) };
+      : { ok: false, error: describe(first, version) };
   }
-  return checkColumnLengths(value.requests) ?? checkFirstByte(value.requests) ?? { ok: true, batch: value };
+  return (
+    checkColumnLengths(value.requests) ??
+    checkFirstByte(value.requests) ??
+    checkCapacity(value) ?? { ok: true, batch: upgrade(value) }
+  );
 }
 
 /** Parse and validate a body (UTF-8 text or bytes). */

@@ -63,7 +63,7 @@ function meter(row, index, value, capacity) {
   const ratio = capacity > 0 && value !== null ? Math.min(1, value / capacity) : 0;
   /** @type {HTMLElement} */ (bar.firstChild).style.width = `${(ratio * 100).toFixed(1)}%`;
   bar.classList.toggle('full', ratio >= 1);
-  label.textContent = `${value === null ? '–' : value} / ${capacity}`;
+  label.textContent = `${value === null ? '–' : value} / ${capacity ?? '∞'}`;
 }
 
 /**

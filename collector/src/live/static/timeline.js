@@ -29,7 +29,7 @@ const MAX_SMALL_CAPACITY_LANES = 32;
  */
 function lanesOf(worker) {
   const seen = new Set(worker.thread);
-  for (let t = 0; t < Math.min(worker.capacity_threads, MAX_SMALL_CAPACITY_LANES); t++) seen.add(t);
+  for (let t = 0; t < Math.min(worker.capacity_threads ?? 0, MAX_SMALL_CAPACITY_LANES); t++) seen.add(t);
   return [...seen].sort((a, b) => a - b);
 }
 
