@@ -46,7 +46,7 @@ function fillRows(tbody, items, fill) {
  * @param {HTMLTableRowElement} row
  * @param {number} index
  * @param {number | null} value
- * @param {number} capacity
+ * @param {number | null} capacity null: no fixed capacity (a thread per connection)
  */
 function meter(row, index, value, capacity) {
   const c = cell(row, index);
@@ -60,7 +60,7 @@ function meter(row, index, value, capacity) {
     label.className = 'meter-label';
     c.replaceChildren(bar, label);
   }
-  const ratio = capacity > 0 && value !== null ? Math.min(1, value / capacity) : 0;
+  const ratio = capacity !== null && capacity > 0 && value !== null ? Math.min(1, value / capacity) : 0;
   /** @type {HTMLElement} */ (bar.firstChild).style.width = `${(ratio * 100).toFixed(1)}%`;
   bar.classList.toggle('full', ratio >= 1);
   label.textContent = `${value === null ? '–' : value} / ${capacity ?? '∞'}`;
