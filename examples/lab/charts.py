@@ -93,6 +93,8 @@ def _app_excl_read(c: CellResult) -> Optional[float]:
     if c.shim is None:
         return None
     app, read = c.shim.phase_mean_s.get("app"), c.shim.phase_mean_s.get("read_body") or 0.0
+    if c.shim.phase_mean_s.get("generate") is not None:
+        return app  # protocol v2: app already excludes the body reads
     return None if app is None else max(0.0, app - read)
 
 

@@ -29,7 +29,7 @@ def _row(c: CellResult) -> str:
     if c.error or c.client is None or c.shim is None:
         return f"| {c.server} | failed: {(c.error or '').splitlines()[0][:120]} |" + " |" * 12
     cl, s, k = c.client, c.shim, c.checks
-    phases = "/".join(_ms(s.phase_mean_s.get(p)) for p in ("read_body", "app", "write"))
+    phases = "/".join(_ms(s.phase_mean_s.get(p)) for p in ("read_body", "app", "generate", "write"))
     queue = _ms(s.queue_mean_s) if s.queue_requests else "-"
     cores = k.get("cpu_cores")
     return (
@@ -45,7 +45,7 @@ FRONT_NGINX = "nginx in front (X-Request-Start: real queue time)"
 FRONT_NONE = "no front end (no queue stamp: see the time outside the app)"
 HEADER = (
     "| server | req/s client / shim | requests client / shim | p50 ms client / shim | p99 ms client / shim "
-    "| mean ms client / shim | shim read / app / write ms | queue ms | utilisation | CPU/req ms "
+    "| mean ms client / shim | shim read / app / generate / write ms | queue ms | utilisation | CPU/req ms "
     "| cores | RSS MB | agree |\n"
     "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )

@@ -12,7 +12,9 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from tests.e2e.support.metrics import Scrape
 
-PHASES = ("read_body", "app", "first_byte", "write")
+#: read_body, app, generate and write partition a request (protocol v2; a v1 shim sends no generate);
+#: first_byte is a point in time.
+PHASES = ("read_body", "app", "generate", "first_byte", "write")
 
 
 @dataclass

@@ -73,6 +73,7 @@ export class Aggregator {
     const routes = this.routes ? r.route : undefined;
     const { method, status, duration_us, bytes_in, bytes_out, queue_us, read_us, app_us } = r;
     const { first_byte_us, write_us, cpu_us } = r;
+    const gen_us = r.gen_us; // version 2 only: the body-generation phase
     let lastMethod = '';
     let lastStatus = -1;
     let lastRoute: string | null | undefined = undefined;
@@ -96,6 +97,7 @@ export class Aggregator {
         queue_us[i] ?? null,
         read_us[i]!,
         app_us[i]!,
+        gen_us === undefined ? null : gen_us[i]!,
         first_byte_us[i] ?? null,
         write_us[i]!,
         cpu_us[i] ?? null,

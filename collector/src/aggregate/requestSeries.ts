@@ -17,6 +17,7 @@ export const REQUEST_HISTOGRAMS = [
   'queue',
   'phase_read_body',
   'phase_app',
+  'phase_generate',
   'phase_first_byte',
   'phase_write',
   'cpu',
@@ -30,6 +31,7 @@ const LAYOUTS: Record<RequestHistogram, HistogramLayout> = {
   queue: DURATION_US,
   phase_read_body: DURATION_US,
   phase_app: DURATION_US,
+  phase_generate: DURATION_US,
   phase_first_byte: DURATION_US,
   phase_write: DURATION_US,
   cpu: DURATION_US,
@@ -49,6 +51,7 @@ const WB = OFFSETS.response_body;
 const Q = OFFSETS.queue;
 const PR = OFFSETS.phase_read_body;
 const PA = OFFSETS.phase_app;
+const PG = OFFSETS.phase_generate;
 const PF = OFFSETS.phase_first_byte;
 const PW = OFFSETS.phase_write;
 const C = OFFSETS.cpu;
@@ -74,7 +77,10 @@ export class RequestSeries {
     readonly isOverflow = false,
   ) {}
 
-  /** Count one request (raw wire values: microseconds, bytes; null = not measured). */
+  /**
+   * Count one request (raw wire values: microseconds, bytes; null = not measured). `generate`
+   * is null for a protocol version 1 record, which has no body-generation phase.
+   */
   add(
     duration: number,
     bytesIn: number,
@@ -82,6 +88,7 @@ export class RequestSeries {
     queue: number | null,
     read: number,
     app: number,
+    generate: number | null,
     firstByte: number | null,
     write: number,
     cpu: number | null,
@@ -93,6 +100,7 @@ export class RequestSeries {
     if (queue !== null) observe(d, Q, DURATION_US, queue);
     observe(d, PR, DURATION_US, read);
     observe(d, PA, DURATION_US, app);
+    if (generate !== null) observe(d, PG, DURATION_US, generate);
     if (firstByte !== null) observe(d, PF, DURATION_US, firstByte);
     observe(d, PW, DURATION_US, write);
     if (cpu !== null) observe(d, C, DURATION_US, cpu);

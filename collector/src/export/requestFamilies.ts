@@ -22,6 +22,7 @@ function simple(aggregator: Aggregator, name: string, help: string, histogram: R
 const PHASES: readonly (readonly [string, RequestHistogram])[] = [
   ['read_body', 'phase_read_body'],
   ['app', 'phase_app'],
+  ['generate', 'phase_generate'],
   ['first_byte', 'phase_first_byte'],
   ['write', 'phase_write'],
 ];
@@ -55,7 +56,7 @@ export function requestFamilies(aggregator: Aggregator): Family[] {
     ),
     new Family(
       phaseName,
-      'Time spent per request phase: read_body (wsgi.input reads), app (until the app returned its iterable), first_byte (until the first body block), write (server writing the response).',
+      'Time spent per request phase: read_body (wsgi.input reads), app (the application call less its body reads and write() calls), generate (the response iterable producing the body), write (the server writing the body); read_body + app + generate + write make up the request. first_byte: time until the first body block (a point in time, not a share).',
       'histogram',
       () =>
         aggregator

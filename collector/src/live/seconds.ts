@@ -1,6 +1,6 @@
 /**
  * Per-second aggregates of the last `windowSeconds` seconds, in a ring of flat typed arrays:
- * request count, 5xx count, phase sums, queue time, latency and queue histograms, and the
+ * request count, 5xx count, phase sums (queue, read body, app, body generation, write), queue time, latency and queue histograms, and the
  * busy-thread, capacity and CPU time the workers' samples report for that second.
  *
  * design: a record is filed under the second it ENDED in (start + duration), since that is when
@@ -18,7 +18,7 @@ const F_QUEUE_COUNT = 3;
 const F_QUEUE = 4;
 const F_READ = 5;
 const F_APP = 6;
-const F_BODY = 7;
+const F_GENERATE = 7;
 const F_WRITE = 8;
 const F_BUSY = 9;
 const F_CAPACITY = 10;
@@ -41,7 +41,7 @@ export interface SecondSeries {
   phase_queue_ms: (number | null)[];
   phase_read_ms: (number | null)[];
   phase_app_ms: (number | null)[];
-  phase_body_ms: (number | null)[];
+  phase_generate_ms: (number | null)[];
   phase_write_ms: (number | null)[];
   busy_threads: (number | null)[];
   capacity_threads: (number | null)[];
@@ -76,8 +76,12 @@ export class SecondRing {
     return slot;
   }
 
-  /** Count one request (µs; queue null = unknown) into the slot `slot()` returned. */
-  addRequest(slot: number, durationUs: number, status: number, queueUs: number | null, readUs: number, appUs: number, writeUs: number): void {
+  /**
+   * Count one request (µs; queue null = unknown) into the slot `slot()` returned. `genUs` is
+   * null for a protocol version 1 record: its app time includes the body reads, and body
+   * generation is what the phases leave of the duration (see `partitionV1`).
+   */
+  addRequest(slot: number, durationUs: number, status: number, queueUs: number | null, readUs: number, appUs: number, genUs: number | null, writeUs: number): void {
     const v = this.values;
     const b = slot * FIELDS;
     v[b + F_COUNT]! += 1;
@@ -88,11 +92,11 @@ export class SecondRing {
       v[b + F_QUEUE]! += queueUs;
       this.queues[slot * LOG_BUCKETS + logBucket(queueUs)]! += 1;
     }
-    const app = Math.max(0, appUs - readUs);
+    const app = genUs === null ? v1App(readUs, appUs) : appUs;
     v[b + F_READ]! += readUs;
     v[b + F_APP]! += app;
     v[b + F_WRITE]! += writeUs;
-    v[b + F_BODY]! += Math.max(0, durationUs - readUs - app - writeUs);
+    v[b + F_GENERATE]! += genUs === null ? v1Generate(durationUs, readUs, app, writeUs) : genUs;
     this.durations[slot * LOG_BUCKETS + logBucket(durationUs)]! += 1;
   }
 
@@ -128,7 +132,7 @@ export class SecondRing {
   series(lastSecond: number): SecondSeries {
     const out: SecondSeries = {
       time: [], rate: [], errors: [], p50_ms: [], p95_ms: [], p99_ms: [], queue_mean_ms: [], queue_p95_ms: [],
-      phase_queue_ms: [], phase_read_ms: [], phase_app_ms: [], phase_body_ms: [], phase_write_ms: [],
+      phase_queue_ms: [], phase_read_ms: [], phase_app_ms: [], phase_generate_ms: [], phase_write_ms: [],
       busy_threads: [], capacity_threads: [], utilization: [], cpu_cores: [],
     };
     for (let s = lastSecond - this.windowSeconds + 1; s <= lastSecond; s++) {
@@ -150,7 +154,7 @@ export class SecondRing {
       out.phase_queue_ms.push(n > 0 ? round(v(F_QUEUE) / n / 1000) : null);
       out.phase_read_ms.push(perRequestMs(F_READ));
       out.phase_app_ms.push(perRequestMs(F_APP));
-      out.phase_body_ms.push(perRequestMs(F_BODY));
+      out.phase_generate_ms.push(perRequestMs(F_GENERATE));
       out.phase_write_ms.push(perRequestMs(F_WRITE));
       const capacity = v(F_CAPACITY) / 1e6;
       out.busy_threads.push(held && capacity > 0 ? round(v(F_BUSY) / 1e6) : null);
@@ -160,6 +164,16 @@ export class SecondRing {
     }
     return out;
   }
+}
+
+/** A version 1 record's app time without its body reads (version 2 sends it so). */
+export function v1App(readUs: number, appUs: number): number {
+  return Math.max(0, appUs - readUs);
+}
+
+/** A version 1 record's body generation: what read, app and write leave of its duration. */
+export function v1Generate(durationUs: number, readUs: number, app: number, writeUs: number): number {
+  return Math.max(0, durationUs - readUs - app - writeUs);
 }
 
 function round(x: number): number {

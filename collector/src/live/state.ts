@@ -20,7 +20,7 @@
 import type { Batch } from '@wsgiscope/protocol';
 import type { SampleDelta, Worker, WorkerRegistry } from '../workers/registry';
 import type { SecondSeries } from './seconds';
-import { SecondRing } from './seconds';
+import { SecondRing, v1App, v1Generate } from './seconds';
 import type { TimelineColumns } from './timelineRing';
 import { TimelineRing } from './timelineRing';
 import { KeyTally } from './keyTally';
@@ -170,6 +170,7 @@ export class LiveState {
     const r = batch.requests;
     const n = r.status.length;
     const { start_unix_us, duration_us, status, queue_us, read_us, app_us, write_us } = r;
+    const gen_us = r.gen_us; // version 2 only
     const routes = this.routeTally === undefined ? undefined : r.route;
     let cachedSecond = NaN;
     let cachedSlot = -1;
@@ -181,7 +182,7 @@ export class LiveState {
         cachedSlot = this.seconds.slot(second, nowSecond);
       }
       if (cachedSlot < 0) continue;
-      this.seconds.addRequest(cachedSlot, duration, status[i]!, queue_us[i] ?? null, read_us[i]!, app_us[i]!, write_us[i]!);
+      this.seconds.addRequest(cachedSlot, duration, status[i]!, queue_us[i] ?? null, read_us[i]!, app_us[i]!, gen_us === undefined ? null : gen_us[i]!, write_us[i]!);
       if (routes !== undefined) this.routeTally!.add(second, routes[i] ?? '', 1, duration, nowSecond);
     }
   }
@@ -198,10 +199,16 @@ export class LiveState {
     if (stride > 1) lanes.lastSampledMs = now;
     const long = this.o.longRequestUs;
     const { start_unix_us, duration_us, queue_us, read_us, app_us, write_us, thread, status } = r;
+    const gen_us = r.gen_us; // version 2 only
     for (let i = 0; i < n; i++) {
       const duration = duration_us[i]!;
       if (i % stride !== 0 && duration < long) continue;
-      lanes.ring.push(start_unix_us[i]!, duration, queue_us[i] ?? null, read_us[i]!, app_us[i]!, write_us[i]!, thread[i]!, status[i]!);
+      const read = read_us[i]!;
+      const write = write_us[i]!;
+      // Stored as a partition of the request whatever the version (see seconds.ts).
+      const app = gen_us === undefined ? v1App(read, app_us[i]!) : app_us[i]!;
+      const gen = gen_us === undefined ? v1Generate(duration, read, app, write) : gen_us[i]!;
+      lanes.ring.push(start_unix_us[i]!, duration, queue_us[i] ?? null, read, app, gen, write, thread[i]!, status[i]!);
     }
   }
 

@@ -1,11 +1,12 @@
 /**
  * The recent requests of ONE worker, for the per-thread timeline: a fixed-size ring of
- * interleaved Float64 rows (start, duration, queue, read, app, write, thread, status), oldest
- * overwritten first. Memory per worker is fixed: capacity × 8 numbers.
+ * interleaved Float64 rows (start, duration, queue, read, app, generate, write, thread, status),
+ * oldest overwritten first. Memory per worker is fixed: capacity × 9 numbers. The phases are
+ * stored as a partition of the request (app without body reads, generate the body generation).
  */
 
 /** Numbers per row. */
-const ROW = 8;
+const ROW = 9;
 
 /** Columnar rows of one worker as sent to the page; times relative to the window start, µs. */
 export interface TimelineColumns {
@@ -13,7 +14,10 @@ export interface TimelineColumns {
   duration_us: number[];
   queue_us: number[];
   read_us: number[];
+  /** The application call less its body reads. */
   app_us: number[];
+  /** Body generation inside the response iterable. */
+  gen_us: number[];
   write_us: number[];
   thread: number[];
   status: number[];
@@ -28,7 +32,8 @@ export class TimelineRing {
     this.rows = new Float64Array(capacity * ROW);
   }
 
-  push(startUs: number, durationUs: number, queueUs: number | null, readUs: number, appUs: number, writeUs: number, thread: number, status: number): void {
+  /** One request; `appUs` without body reads and `genUs` as in protocol version 2. */
+  push(startUs: number, durationUs: number, queueUs: number | null, readUs: number, appUs: number, genUs: number, writeUs: number, thread: number, status: number): void {
     const b = this.next * ROW;
     const r = this.rows;
     r[b] = startUs;
@@ -36,9 +41,10 @@ export class TimelineRing {
     r[b + 2] = queueUs ?? -1;
     r[b + 3] = readUs;
     r[b + 4] = appUs;
-    r[b + 5] = writeUs;
-    r[b + 6] = thread;
-    r[b + 7] = status;
+    r[b + 5] = genUs;
+    r[b + 6] = writeUs;
+    r[b + 7] = thread;
+    r[b + 8] = status;
     this.next = (this.next + 1) % this.capacity;
     if (this.size < this.capacity) this.size++;
   }
@@ -62,7 +68,7 @@ export class TimelineRing {
       if (start + this.rows[b + 1]! >= fromUs && start - queue <= toUs) picked.push(b);
     }
     const stride = limit > 0 ? Math.max(1, Math.ceil(picked.length / limit)) : Infinity;
-    const columns: TimelineColumns = { start_us: [], duration_us: [], queue_us: [], read_us: [], app_us: [], write_us: [], thread: [], status: [] };
+    const columns: TimelineColumns = { start_us: [], duration_us: [], queue_us: [], read_us: [], app_us: [], gen_us: [], write_us: [], thread: [], status: [] };
     for (let k = 0; k < picked.length; k += stride) {
       const b = picked[k]!;
       const r = this.rows;
@@ -71,9 +77,10 @@ export class TimelineRing {
       columns.queue_us.push(r[b + 2]!);
       columns.read_us.push(r[b + 3]!);
       columns.app_us.push(r[b + 4]!);
-      columns.write_us.push(r[b + 5]!);
-      columns.thread.push(r[b + 6]!);
-      columns.status.push(r[b + 7]!);
+      columns.gen_us.push(r[b + 5]!);
+      columns.write_us.push(r[b + 6]!);
+      columns.thread.push(r[b + 7]!);
+      columns.status.push(r[b + 8]!);
     }
     return { columns, overlapping: picked.length };
   }

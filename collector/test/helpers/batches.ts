@@ -1,7 +1,7 @@
 /** Test batches built from the shared `batch-basic` vector, with overrides. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Batch, RequestColumns, Resource, Sample } from '@wsgiscope/protocol';
+import type { Batch, RequestColumns, Resource, Sample, Trace } from '@wsgiscope/protocol';
 import { VECTORS_DIR } from '@wsgiscope/protocol';
 
 export function basicBatch(): Batch {
@@ -16,6 +16,8 @@ export interface RequestRow {
   queue_us?: number | null;
   read_us?: number;
   app_us?: number;
+  /** Version 2 only: body generation. */
+  gen_us?: number;
   first_byte_us?: number | null;
   write_us?: number;
   cpu_us?: number | null;
@@ -23,13 +25,17 @@ export interface RequestRow {
   bytes_out?: number;
 }
 
-/** Columns for the given rows; unspecified values are small and valid. */
-export function columns(rows: readonly RequestRow[], withRoutes = false): RequestColumns {
+/**
+ * Columns for the given rows; unspecified values are small and valid. `withGen` adds the
+ * version 2 `gen_us` column (0 where a row does not say).
+ */
+export function columns(rows: readonly RequestRow[], withRoutes = false, withGen = false): RequestColumns {
   const c: RequestColumns = {
     start_unix_us: [], method: [], status: [], duration_us: [], queue_us: [], read_us: [], app_us: [],
     first_byte_us: [], write_us: [], cpu_us: [], bytes_in: [], bytes_out: [], error: [], thread: [],
   };
   if (withRoutes) c.route = [];
+  if (withGen) c.gen_us = [];
   rows.forEach((row, i) => {
     c.start_unix_us.push(1767225601000000 + i);
     c.method.push(row.method ?? 'GET');
@@ -46,6 +52,7 @@ export function columns(rows: readonly RequestRow[], withRoutes = false): Reques
     c.error.push(null);
     c.thread.push(0);
     c.route?.push(row.route ?? null);
+    c.gen_us?.push(row.gen_us ?? 0);
   });
   return c;
 }
@@ -74,15 +81,21 @@ export interface BatchParts {
   rows?: readonly RequestRow[];
   withRoutes?: boolean;
   samples?: Sample[];
+  /** Protocol version 2: a `gen_us` column, `detected_capacity_threads` null unless given. Default 1. */
+  version?: 1 | 2;
+  traces?: Trace[];
 }
 
 export function batch(parts: BatchParts = {}): Batch {
   const base = basicBatch();
-  return {
-    protocol_version: 1,
-    resource: { ...base.resource, ...parts.resource },
+  const version = parts.version ?? 1;
+  const b: Batch = {
+    protocol_version: version,
+    resource: { ...base.resource, detected_capacity_threads: null, ...parts.resource },
     seq: parts.seq ?? 0,
-    requests: columns(parts.rows ?? [], parts.withRoutes ?? false),
+    requests: columns(parts.rows ?? [], parts.withRoutes ?? false, version === 2),
     samples: parts.samples ?? [],
   };
+  if (parts.traces !== undefined) b.traces = parts.traces;
+  return b;
 }

@@ -44,7 +44,7 @@ describe('LiveState per-second series', () => {
     expect(s.p50_ms[s.p50_ms.length - 2]).toBeNull();
   });
 
-  it('splits the mean request into queue, read, app, iterate and write', () => {
+  it('splits the mean version 1 request into queue, read, app, body generation (the rest) and write', () => {
     const c = clock((S + 2) * 1000);
     const { live, ingest } = liveWith({ nowMs: c.now });
     ingest(liveBatch([{ startUs: S * 1e6, durationUs: 10_000, queueUs: 4000, readUs: 1000, appUs: 6000, writeUs: 3000, status: 503 }]));
@@ -53,10 +53,22 @@ describe('LiveState per-second series', () => {
     expect(at(s.phase_queue_ms)).toBe(4);
     expect(at(s.phase_read_ms)).toBe(1);
     expect(at(s.phase_app_ms)).toBe(5);
-    expect(at(s.phase_body_ms)).toBe(1);
+    expect(at(s.phase_generate_ms)).toBe(1);
     expect(at(s.phase_write_ms)).toBe(3);
     expect(at(s.queue_mean_ms)).toBe(4);
     expect(s.errors[s.errors.length - 1]).toBe(1);
+  });
+
+  it('takes a version 2 request\'s phases as sent: app without body reads, body generation from gen_us', () => {
+    const c = clock((S + 2) * 1000);
+    const { live, ingest } = liveWith({ nowMs: c.now });
+    // A streamed body: 10 chunks of 50 ms generated, 1 ms written; app returned at once.
+    ingest(liveBatch([{ startUs: S * 1e6, durationUs: 503_000, readUs: 1000, appUs: 1000, genUs: 500_000, writeUs: 1000 }]));
+    const s = live.snapshot().series;
+    const at = (values: (number | null)[]): number | null => values[values.length - 1]!;
+    expect([at(s.phase_read_ms), at(s.phase_app_ms), at(s.phase_generate_ms), at(s.phase_write_ms)]).toEqual([1, 1, 500, 1]);
+    const row = live.snapshot().timeline.workers[0]!;
+    expect([row.read_us[0], row.app_us[0], row.gen_us[0], row.write_us[0]]).toEqual([1000, 1000, 500_000, 1000]);
   });
 
   it.each([

@@ -14,7 +14,7 @@ const CHARTS = [
   {
     id: 'phases', title: 'Phases (mean ms per request)', series: [
       ['phase_queue_ms', 'queue', '#9ca3af'], ['phase_read_ms', 'read body', '#0ea5e9'], ['phase_app_ms', 'app', '#16a34a'],
-      ['phase_body_ms', 'iterate', '#84cc16'], ['phase_write_ms', 'write', '#f97316'],
+      ['phase_generate_ms', 'body generation', '#84cc16'], ['phase_write_ms', 'write', '#f97316'],
     ],
   },
   { id: 'busy', title: 'Busy threads vs capacity (all workers)', series: [['busy_threads', 'busy', '#2563eb'], ['capacity_threads', 'capacity', '#9ca3af']] },

@@ -1,8 +1,10 @@
 // The per-thread timeline: one lane per (worker, thread), one bar per recent request,
-// coloured by phase. Bars are drawn in this order along time:
-//   queue (before the start, from X-Request-Start) | read body | app | iterate | write
+// coloured by phase. The phases partition the request (the collector sends them so for every
+// protocol version) and are drawn in this order along time:
+//   queue (before the start, from X-Request-Start) | read body | app | body generation | write
 // read is drawn at the start of the app call and write at the end of the request: the shim
-// measures how long each took, not exactly when, so this is where they usually are.
+// measures how long each took, not exactly when, so this is where they usually are (a streamed
+// body interleaves generation and writing).
 // Lane names are drawn with fillText (canvas text, never markup).
 
 /** @typedef {import('../state').LiveSnapshot['timeline']} Timeline */
@@ -14,10 +16,10 @@ export const PHASES = [
   ['queue', '#cbd5e1'],
   ['read body', '#0ea5e9'],
   ['app', '#16a34a'],
-  ['iterate', '#84cc16'],
+  ['body generation', '#84cc16'],
   ['write', '#f97316'],
 ];
-const [Q, R, A, I, W] = PHASES.map(([, color]) => color);
+const [Q, R, A, G, W] = PHASES.map(([, color]) => color);
 const LABEL_PX = 170;
 const AXIS_PX = 18;
 const MAX_SMALL_CAPACITY_LANES = 32;
@@ -116,9 +118,10 @@ export function drawTimeline(canvas, timeline) {
       const h = Math.max(1, laneHeight - 2);
       const start = w.start_us[k];
       const end = start + w.duration_us[k];
-      const read = Math.min(w.read_us[k], w.duration_us[k]);
-      const appEnd = start + Math.max(read, Math.min(w.app_us[k], w.duration_us[k]));
+      const readEnd = Math.min(start + w.read_us[k], end);
+      const appEnd = Math.min(readEnd + w.app_us[k], end);
       const writeStart = Math.max(appEnd, end - w.write_us[k]);
+      const genEnd = Math.min(appEnd + w.gen_us[k], writeStart);
       /**
        * @param {number} from
        * @param {number} to
@@ -132,8 +135,8 @@ export function drawTimeline(canvas, timeline) {
       };
       if (w.queue_us[k] > 0) segment(start - w.queue_us[k], start, Q);
       segment(start, end, A); // the whole request first, so even a sub-pixel one shows
-      if (read > 0) segment(start, start + read, R);
-      if (writeStart > appEnd) segment(appEnd, writeStart, I);
+      if (readEnd > start) segment(start, readEnd, R);
+      if (genEnd > appEnd) segment(appEnd, genEnd, G);
       if (end > writeStart) segment(writeStart, end, W);
       if (w.status[k] >= 500) {
         ctx.strokeStyle = '#dc2626';

@@ -89,10 +89,15 @@ export function overviewDashboard(): DashboardModel {
     .withPanel(timeseries({
       title: 'Mean time per request by phase',
       description:
-        'read_body (reading wsgi.input: large uploads, slow clients), app (until the app returns), ' +
-        'first_byte (start to first body byte), write (suspended while the server writes: large responses, slow readers).',
+        'read_body (reading wsgi.input: large uploads, slow clients), app (the app call, less its body reads and write() calls), ' +
+        'generate (the response iterable producing the body: a streaming generator computing or waiting between chunks), ' +
+        'write (suspended while the server writes: large responses, slow readers). These four add up to the request duration, ' +
+        'drawn beside them; first_byte (start to first body byte) is a point in time, not a share.',
       unit: 's', width: 8, min: 0,
-      queries: [{ expr: mean(METRICS.phaseDuration, ['server', 'phase'], S), legend: '{{server}} {{phase}}' }],
+      queries: [
+        { expr: mean(METRICS.phaseDuration, ['server', 'phase'], S), legend: '{{server}} {{phase}}' },
+        { expr: mean(METRICS.requestDuration, BY_SERVER, S), legend: '{{server}} duration' },
+      ],
     }))
     .withPanel(timeseries({
       title: 'CPU time vs wall time per request',
@@ -107,7 +112,7 @@ export function overviewDashboard(): DashboardModel {
     }))
     .withPanel(timeseries({
       title: 'Phase p99',
-      description: 'The 99th percentile of each phase, per server: the tail of uploads, app time and response writing.',
+      description: 'The 99th percentile of each phase, per server: the tail of uploads, app time, body generation and response writing.',
       unit: 's', width: 12, min: 0,
       queries: [{ expr: quantile(0.99, METRICS.phaseDuration, ['server', 'phase'], S), legend: '{{server}} {{phase}}' }],
     }))

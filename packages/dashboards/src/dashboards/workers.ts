@@ -63,7 +63,7 @@ export function workersDashboard(): DashboardModel {
     .withRow(new RowBuilder('Request phases (per server)'))
     .withPanel(timeseries({
       title: 'Phase p50',
-      description: 'Median time per phase: read_body, app, first_byte, write.',
+      description: 'Median time per phase: read_body, app, generate (body generation inside the response iterable) and write partition the request; first_byte is the time to the first body byte.',
       unit: 's', width: 12, min: 0,
       queries: [{
         expr: quantile(0.5, METRICS.phaseDuration, ['server', 'phase'], SERVICE_SCOPE),
@@ -72,7 +72,7 @@ export function workersDashboard(): DashboardModel {
     }))
     .withPanel(timeseries({
       title: 'Phase p99',
-      description: 'Tail time per phase: slow uploads show in read_body, slow readers and large responses in write.',
+      description: 'Tail time per phase: slow uploads show in read_body, slow streaming generators in generate, slow readers and large responses in write.',
       unit: 's', width: 12, min: 0,
       queries: [{
         expr: quantile(0.99, METRICS.phaseDuration, ['server', 'phase'], SERVICE_SCOPE),
