@@ -29,22 +29,27 @@ IDENTITY = Identity("test-host", 4242, "3.11.7", "0.1.0")
 SERVER = ServerInfo("wsgiref", "0.2", "", 1, 1, "detected", True)
 
 
-SCHEMA_PATH = (Path(__file__).resolve().parents[2] / "packages" / "protocol" / "schema"
-               / "batch.v1.schema.json")
-_VALIDATOR: Any = None
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "packages" / "protocol" / "schema"
+SCHEMA_PATH = SCHEMA_DIR / "batch.v2.schema.json"  # what the shim sends
+_VALIDATORS: dict[int, Any] = {}
 
 
 def validate_batch(batch: Any) -> None:
-    """Every batch the shim sends must validate against protocol v1 (jsonschema, dev only)."""
-    global _VALIDATOR
-    if _VALIDATOR is None:
-        schema = json.loads(SCHEMA_PATH.read_text())
-        _VALIDATOR = jsonschema.Draft202012Validator(schema)
-    _VALIDATOR.validate(batch)
+    """Every batch validates against its protocol version's schema (jsonschema, dev only): the
+    shim's against v2, the v1 vectors against v1 (collectors still accept them)."""
+    version = batch.get("protocol_version") if isinstance(batch, dict) else None
+    assert isinstance(version, int), f"protocol_version {version!r}"
+    if version not in _VALIDATORS:
+        path = SCHEMA_DIR / f"batch.v{version}.schema.json"
+        assert path.exists(), f"no schema for protocol_version {version!r}"
+        _VALIDATORS[version] = jsonschema.Draft202012Validator(json.loads(path.read_text()))
+    _VALIDATORS[version].validate(batch)
     columns = batch["requests"]
     assert len({len(column) for column in columns.values()}) == 1, "column lengths differ"
     for first, total in zip(columns["first_byte_us"], columns["duration_us"]):
         assert first is None or first <= total
+    resource = batch["resource"]
+    assert (resource["capacity_threads"] is None) == (resource["capacity_source"] == "unbounded")
 
 
 class FakeClock:

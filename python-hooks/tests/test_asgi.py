@@ -77,9 +77,11 @@ def test_phases_map_onto_receive_start_and_send() -> None:
     peer = Peer(clock, (b"a" * 100, b"b" * 50), receive_ms=5, send_ms=7)
     asyncio.run(mw(http_scope("POST"), peer.receive, peer.send))
     cols = columns(mw, transport)
-    # two receives (10 ms) + app 30 ms, then three body sends of 7 ms each
+    # two receives (10 ms) + app 30 ms, then three body sends of 7 ms each: the phases
+    # partition the request (app no longer includes the reads, protocol v2)
     assert cols["read_us"] == [10_000]
-    assert cols["app_us"] == [40_000]
+    assert cols["app_us"] == [30_000]
+    assert cols["gen_us"] == [0]
     assert cols["first_byte_us"] == [40_000]
     assert cols["write_us"] == [21_000]
     assert cols["duration_us"] == [61_000]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socketserver
 import threading
 from types import SimpleNamespace
 from typing import Any
@@ -174,3 +175,25 @@ def test_gunicorn_uvicorn_worker_capacity_is_uvicorns_limit(limit: Any, threads:
     assert (info.worker_class, info.capacity_threads, info.capacity_source,
             info.capacity_processes, info.cpu_attributable) == ("uvicorn", threads, source, 2,
                                                                 False)
+
+
+def test_a_threading_wsgiref_server_has_no_fixed_capacity() -> None:
+    """Django's runserver: wsgiref with a thread per connection (socketserver.ThreadingMixIn)."""
+
+    class ThreadedWSGIServer(socketserver.ThreadingMixIn):
+        def serve(self, modules: dict[str, Any]) -> ServerInfo:
+            return detect({"SERVER_SOFTWARE": "WSGIServer/0.2 CPython/3.11.7"}, modules)
+
+    info = ThreadedWSGIServer().serve({"socketserver": socketserver})
+    assert (info.server, info.worker_class, info.capacity_threads, info.capacity_source) == (
+        "wsgiref", "threading", None, "unbounded")
+    assert with_overrides(info, None, None, None).capacity_threads is None
+    assert with_overrides(info, None, 8, None).capacity_source == "configured"
+
+
+def test_a_configured_capacity_wins_and_the_detected_one_is_kept() -> None:
+    detected = ServerInfo("gunicorn", "27.0.1", "gthread", 4, 2, "detected")
+    info = with_overrides(detected, None, 16, None)
+    assert (info.capacity_threads, info.capacity_source, info.detected_capacity_threads) == (
+        16, "configured", 4)
+    assert with_overrides(ServerInfo("unknown"), None, 16, None).detected_capacity_threads is None

@@ -34,7 +34,7 @@ def test_exit_flush_called_twice_sends_the_buffer_once() -> None:
     transport = FakeTransport()
     agent = make_agent(transport=transport)
     agent.start()
-    agent.buffer.append((0, "GET", None, 200, 1, 1, 2, 0, 0, -1, 0, 0, None, 0, None))
+    agent.buffer.append((0, "GET", None, 200, 1, 1, 2, 0, 0, -1, 0, 0, None, 0, None, 0, 0))
     agent.shutdown()
     agent.shutdown()  # uwsgi.atexit, then Python's atexit
     assert len(transport.bodies) == 1
@@ -96,6 +96,6 @@ def test_uwsgi_without_thread_support_flushes_inline_and_starts_no_flusher(
                   sampler=fake_sampler(), thread_factory=Recorder, modules={"uwsgi": uwsgi})
     agent.start({})
     assert (agent.inline_only, len(started)) == (inline_only, threads_started)
-    agent.buffer.append((0, "GET", None, 200, 1, 1, 2, 0, 0, -1, 0, 0, None, 0, None))
+    agent.buffer.append((0, "GET", None, 200, 1, 1, 2, 0, 0, -1, 0, 0, None, 0, None, 0, 0))
     agent.inline_check(agent.clock.perf_ns())  # heartbeat fresh: only inline mode sends
     assert len(transport.bodies) == (1 if inline_only else 0)

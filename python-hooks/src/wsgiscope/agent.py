@@ -33,14 +33,14 @@ import weakref
 from typing import Any, Callable, NamedTuple, Optional, Protocol
 
 from ._version import __version__
-from .batch import encode_requests, make_batch, to_json
+from .batch import encode_requests, encode_traces, make_batch, to_json
 from .buffer import RecordBuffer
 from .clock import Clock, SystemClock
 from .config import Config
 from .detect import ServerInfo, detect, with_overrides
 from .occupancy import Occupancy
 from .record import Record
-from .sampler import ProcessSampler, sample_dict
+from .sampler import ProcessSampler, find_listening_sockets, listen_queues, sample_dict
 from .transport import HttpTransport, Outcome, Transport
 
 
@@ -109,6 +109,7 @@ class Agent:
         self.server_info: Optional[ServerInfo] = None
         self.occupancy = Occupancy()
         self.buffer: RecordBuffer[Record] = RecordBuffer(config.max_buffer_records)
+        self.traces: RecordBuffer[dict[str, Any]] = RecordBuffer(config.max_traces_per_batch)
         self.listen_port: Optional[int] = None
         self._reset_instance(rebase=False)
         if server_info is not None:
@@ -124,6 +125,8 @@ class Agent:
         self.identity = self._identity_fn()
         self.occupancy.reset(self.anchor_perf_ns)
         self.buffer.reset()
+        self.traces.reset()
+        self.listen_sockets: Optional[list[int]] = None  # found at start
         if rebase:
             self.sampler.rebase()
         self.seq = 0
@@ -156,7 +159,8 @@ class Agent:
 
     def _build_resource(self, info: ServerInfo) -> dict[str, Any]:
         ident = self.identity
-        host = ident.host[:128]
+        host = (self.config.host or ident.host)[:128]
+        unbounded = info.capacity_source == "unbounded"
         return {
             "service_name": self.config.service_name,
             "server": info.server[:128] or "unknown",
@@ -168,9 +172,10 @@ class Agent:
             "pid": ident.pid,
             "worker": f"{host}:{ident.pid}"[:128],
             "started_unix_us": self.anchor_unix_us,
-            "capacity_threads": info.capacity_threads or 1,
+            "capacity_threads": None if unbounded else (info.capacity_threads or 1),
             "capacity_processes": info.capacity_processes,
             "capacity_source": info.capacity_source,
+            "detected_capacity_threads": info.detected_capacity_threads,
             "cpu_attributable": info.cpu_attributable,
         }
 
@@ -188,6 +193,8 @@ class Agent:
             port = str((environ or {}).get("SERVER_PORT", ""))
             if self.listen_port is None and port.isdigit():
                 self.listen_port = int(port)
+            with contextlib.suppress(Exception):
+                self.listen_sockets = find_listening_sockets()
             self.heartbeat_ns = self.clock.perf_ns()
             self.inline_only = threads_stall_between_requests(self._modules)
             self.started = True
@@ -258,7 +265,10 @@ class Agent:
 
     def sample(self, now_ns: int) -> dict[str, Any]:
         lags, self._lags_us = self._lags_us, []
-        port = self.listen_port if self.config.listen_backlog else None
+        sockets = self.listen_sockets
+        listen = listen_queues(sockets) if sockets else None
+        # /proc/net/tcp (every socket of the host) only when asked and no socket was found
+        port = self.listen_port if self.config.listen_backlog and not listen else None
         return sample_dict(
             self.anchor_unix_us + (now_ns - self.anchor_perf_ns) // 1000,
             self.occupancy.snapshot(now_ns),
@@ -266,13 +276,21 @@ class Agent:
             lags,
             self.buffer.dropped,
             self.sampler.listen_backlog(port) if port else None,
+            listen=listen,
+            sched=self.sampler.scheduler(),
+            dropped_traces=self.traces.dropped,
         )
 
-    def build_batch(self, records: list[Record], samples: list[dict[str, Any]]) -> dict[str, Any]:
+    def add_trace(self, trace: dict[str, Any]) -> None:
+        """Keep a request captured whole (request thread; bounded, overflow counted)."""
+        self.traces.append(trace)
+
+    def build_batch(self, records: list[Record], samples: list[dict[str, Any]],
+                    traces: Optional[list[dict[str, Any]]] = None) -> dict[str, Any]:
         assert self.resource is not None
-        requests = encode_requests(records, self.anchor_perf_ns, self.anchor_unix_us,
-                                   self.config.routes)
-        return make_batch(self.resource, self.seq, requests, samples)
+        requests = encode_requests(records, self.anchor_perf_ns, self.anchor_unix_us)
+        encoded = encode_traces(traces, self.anchor_perf_ns, self.anchor_unix_us) if traces else []
+        return make_batch(self.resource, self.seq, requests, samples, encoded)
 
     def flush(self, timeout_s: float, wait_s: Optional[float] = None) -> bool:
         """Send the pending batch, then new ones; True when everything buffered went out.
@@ -305,8 +323,10 @@ class Agent:
             records = self.buffer.drain(limit)
             if batch_no > 0 and not records:
                 return True
-            samples = [self.sample(clock.perf_ns())] if batch_no == 0 else []
-            body = to_json(self.build_batch(records, samples))
+            first = batch_no == 0
+            samples = [self.sample(clock.perf_ns())] if first else []
+            traces = self.traces.drain(self.config.max_traces_per_batch) if first else None
+            body = to_json(self.build_batch(records, samples, traces))
             self._pending = (body, len(records))
             self.seq += 1
             if not self._deliver(deadline):

@@ -35,7 +35,7 @@ import sys
 from typing import Any, Awaitable, Callable, MutableMapping, Optional
 
 from .agent import Agent
-from .config import Config
+from .config import ROUTES_ALL, Config
 from .detect import ServerInfo, distribution_version, gunicorn_worker_on_stack
 
 Scope = MutableMapping[str, Any]
@@ -74,8 +74,8 @@ def _default_route(scope: Scope) -> Optional[str]:
 
 
 class _AsgiRequest:
-    __slots__ = ("bytes_in", "bytes_out", "error", "key", "lane", "mw", "read_ns", "receive",
-                 "scope", "send", "status", "t0", "t_app", "t_first", "write_ns")
+    __slots__ = ("app_io_ns", "bytes_in", "bytes_out", "error", "key", "lane", "mw", "read_ns",
+                 "receive", "scope", "send", "status", "t0", "t_app", "t_first", "write_ns")
 
     def __init__(self, mw: AsgiMiddleware, scope: Scope, receive: Receive, send: Send) -> None:
         self.mw = mw
@@ -85,7 +85,7 @@ class _AsgiRequest:
         self.status = 500
         self.error: Optional[str] = None
         self.read_ns = self.write_ns = self.bytes_in = self.bytes_out = 0
-        self.t_app = self.t_first = 0
+        self.t_app = self.t_first = self.app_io_ns = 0
         self.t0 = t0 = mw.perf()
         self.key = object()
         self.lane = mw.agent.occupancy.enter(self.key, id(asyncio.current_task()), t0)
@@ -122,6 +122,7 @@ class _AsgiRequest:
         if kind == "http.response.start":
             if not self.t_app:
                 self.t_app = perf()
+                self.app_io_ns = self.read_ns  # body reads before the response: not app time
             try:
                 self.status = int(message.get("status", 200))
             except (TypeError, ValueError):
@@ -140,12 +141,16 @@ class _AsgiRequest:
             if self.error is not None and not self.t_app:
                 status = 500  # no response started: the server answers 500
             scope = self.scope
-            route = mw.route(scope) if mw.routes else None
+            route = mw.route(scope) if mw.routes == ROUTES_ALL else None
+            # generation: the app producing the body after response.start, not awaiting send
+            # (nor receive); for ASGI the phases partition the call the same way as for WSGI
+            gen_ns = t_end - t_app - self.write_ns - (self.read_ns - self.app_io_ns)
             agent.buffer.append((
                 self.t0, str(scope.get("method", "")), route, status, t_app, self.t_first,
                 t_end, self.read_ns, self.write_ns, -1, self.bytes_in, self.bytes_out,
                 self.error, self.lane,
                 _header(scope, b"x-request-start", b"x-queue-start"),
+                self.app_io_ns if self.t_app else self.read_ns, gen_ns if self.t_app else 0,
             ))
             if t_end >= agent.inline_check_ns:
                 agent.inline_check(t_end)

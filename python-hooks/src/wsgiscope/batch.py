@@ -1,4 +1,4 @@
-"""Pure conversion of records and samples into a protocol v1 batch (see docs/protocol.md).
+"""Pure conversion of records and samples into a protocol v2 batch (see docs/protocol.md).
 
 Values are clamped into what the schema accepts, so one odd request can never get a whole
 batch refused: negative durations become 0, a status outside 100-599 becomes 500, an empty
@@ -13,11 +13,11 @@ from typing import Any, Sequence
 from .queue_time import queue_us
 from .record import Record
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 COLUMNS = (
     "start_unix_us", "method", "status", "duration_us", "queue_us", "read_us", "app_us",
-    "first_byte_us", "write_us", "cpu_us", "bytes_in", "bytes_out", "error", "thread",
+    "gen_us", "first_byte_us", "write_us", "cpu_us", "bytes_in", "bytes_out", "error", "thread",
 )
 
 
@@ -28,20 +28,19 @@ def _within(elapsed_ns: int, duration_us: int) -> int:
 
 
 def encode_requests(
-    records: Sequence[Record], anchor_perf_ns: int, anchor_unix_us: int, routes: bool
+    records: Sequence[Record], anchor_perf_ns: int, anchor_unix_us: int
 ) -> dict[str, list[Any]]:
-    """Columnar ``requests`` object; ``anchor_*`` maps perf_ns stamps to Unix time.
+    """Columnar ``requests`` object; ``anchor_*`` maps perf_ns stamps to Unix time. The
+    ``route`` column is sent when a record has a route.
 
     Built column by column (``zip(*records)`` transposes in C): this runs on the flusher
     thread, which shares the GIL with the request threads, so its cost per record matters.
     """
     cols: dict[str, list[Any]] = {name: [] for name in COLUMNS}
-    if routes:
-        cols["route"] = []
     if not records:
         return cols
     (t0s, methods, route_col, statuses, t_apps, t_firsts, t_ends, read_ns, write_ns, cpu_ns,
-     bytes_in, bytes_out, errors, lanes, queue_raw) = zip(*records)
+     bytes_in, bytes_out, errors, lanes, queue_raw, app_io_ns, gen_ns) = zip(*records)
     # Conditional expressions rather than max()/min(): builtin calls dominate this loop.
     starts = [s if s > 0 else 0
               for s in [anchor_unix_us + (t0 - anchor_perf_ns) // 1000 for t0 in t0s]]
@@ -53,7 +52,9 @@ def encode_requests(
     cols["queue_us"] = [None if raw is None else queue_us(raw, start)
                         for raw, start in zip(queue_raw, starts)]
     cols["read_us"] = [ns // 1000 if ns > 0 else 0 for ns in read_ns]
-    cols["app_us"] = [_within(t - t0, d) for d, t, t0 in zip(durations, t_apps, t0s)]
+    cols["app_us"] = [_within(t - t0 - io, d)
+                      for d, t, t0, io in zip(durations, t_apps, t0s, app_io_ns)]
+    cols["gen_us"] = [_within(ns, d) for d, ns in zip(durations, gen_ns)]
     cols["first_byte_us"] = [_within(t - t0, d) if t else None
                              for d, t, t0 in zip(durations, t_firsts, t0s)]
     cols["write_us"] = [ns // 1000 if ns > 0 else 0 for ns in write_ns]
@@ -62,22 +63,54 @@ def encode_requests(
     cols["bytes_out"] = [n if n > 0 else 0 for n in bytes_out]
     cols["error"] = [None if e is None else e[:128] for e in errors]
     cols["thread"] = [lane if lane < 1_000_000 else 1_000_000 for lane in lanes]
-    if routes:
+    if any(r is not None for r in route_col):
         cols["route"] = [None if r is None else r[:256] for r in route_col]
     return cols
 
 
+def encode_traces(traces: Sequence[dict[str, Any]], anchor_perf_ns: int,
+                  anchor_unix_us: int) -> list[dict[str, Any]]:
+    """Requests captured whole (see :mod:`wsgiscope.traces`) as protocol-v2 ``traces``."""
+    out = []
+    for t in traces:
+        start = max(0, anchor_unix_us + (t["perf_ns"] - anchor_perf_ns) // 1000)
+        queue = None if t["queue_raw"] is None else queue_us(t["queue_raw"], start)
+        method = t["method"]
+        out.append({
+            "start_unix_us": start,
+            "duration_us": max(0, t["duration_ns"] // 1000),
+            "method": method if 0 < len(method) <= 32 else "_OTHER",
+            "route": None if t["route"] is None else t["route"][:256],
+            "status": t["status"] if 100 <= t["status"] <= 599 else 500,
+            "thread": min(t["thread"], 1_000_000),
+            "reason": t["reason"],
+            "traceparent": t["traceparent"],
+            "error": None if t["error"] is None else t["error"][:128],
+            "phases": {
+                "queue": [-queue, 0, queue] if queue else None,
+                "read_body": t["read_body"],
+                "app": t["app"],
+                "generate": t["generate"],
+                "write": t["write"],
+            },
+        })
+    return out
+
+
 def make_batch(
     resource: dict[str, Any], seq: int, requests: dict[str, list[Any]],
-    samples: list[dict[str, Any]],
+    samples: list[dict[str, Any]], traces: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
-    return {
+    batch = {
         "protocol_version": PROTOCOL_VERSION,
         "resource": resource,
         "seq": seq,
         "requests": requests,
         "samples": samples,
     }
+    if traces:
+        batch["traces"] = list(traces)
+    return batch
 
 
 def to_json(batch: dict[str, Any]) -> bytes:

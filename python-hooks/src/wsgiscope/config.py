@@ -39,6 +39,32 @@ def _positive_int(raw: object) -> int:
     return value
 
 
+def _non_negative_float(raw: object) -> float:
+    value = float(raw)  # type: ignore[arg-type]
+    if not value >= 0 or value == float("inf"):
+        raise ValueError("must be 0 or a positive number")
+    return value
+
+
+def _ratio(raw: object) -> float:
+    value = float(raw)  # type: ignore[arg-type]
+    if not 0 <= value <= 1:
+        raise ValueError("must be a number from 0 to 1")
+    return value
+
+
+ROUTES_ALL, ROUTES_FRAMEWORK, ROUTES_OFF = "all", "framework", "off"
+
+
+def _routes(raw: object) -> str:
+    """true: every route (also ``environ['wsgiscope.route']``); framework: only those from the
+    framework's own route table (Django, Flask), which bounds them; false: none."""
+    text = str(raw).strip().lower()
+    if text in (ROUTES_ALL, ROUTES_FRAMEWORK, ROUTES_OFF):
+        return text
+    return ROUTES_ALL if _bool(raw) else ROUTES_OFF
+
+
 def _optional_positive_int(raw: object) -> Optional[int]:
     if raw is None or (isinstance(raw, str) and raw.strip() == ""):
         return None
@@ -129,8 +155,18 @@ OPTIONS: tuple[Option, ...] = (
     Option("gzip", "WSGISCOPE_GZIP", _bool, False, "gzip batch bodies"),
     Option("token", "WSGISCOPE_TOKEN", _optional_str, None,
            "bearer token for the collector's ingest endpoint"),
-    Option("routes", "WSGISCOPE_ROUTES", _bool, False,
-           "send the route column (environ['wsgiscope.route'] set by the app); cardinality!"),
+    Option("routes", "WSGISCOPE_ROUTES", _routes, ROUTES_FRAMEWORK,
+           "route templates: framework (Django's resolved route, Flask's url_rule: bounded by "
+           "the app's URL table), true (also environ['wsgiscope.route']: cardinality!), false"),
+    Option("slow_request_s", "WSGISCOPE_SLOW_REQUEST_SECONDS", _non_negative_float, 1.0,
+           "requests at least this slow are sent whole, with their phases and traceparent, "
+           "for a span tree; 0 turns capture off"),
+    Option("trace_sample_ratio", "WSGISCOPE_TRACE_SAMPLE_RATIO", _ratio, 0.0,
+           "also capture this fraction of all requests (0 to 1)"),
+    Option("max_traces_per_batch", "WSGISCOPE_MAX_TRACES_PER_BATCH", _positive_int, 100,
+           "captured requests held per flush; beyond, dropped and counted"),
+    Option("host", "WSGISCOPE_HOST", _optional_label, None,
+           "the host name in the worker label (default: this machine's), e.g. a pod name"),
 )
 
 _BY_NAME = {opt.name: opt for opt in OPTIONS}
@@ -158,7 +194,11 @@ class Config:
     exit_flush_timeout_s: float
     gzip: bool
     token: Optional[str]
-    routes: bool
+    routes: str
+    slow_request_s: float
+    trace_sample_ratio: float
+    max_traces_per_batch: int
+    host: Optional[str]
 
     def __init__(self, values: Mapping[str, Any]) -> None:
         for opt in OPTIONS:

@@ -29,6 +29,8 @@ class ServerInfo(NamedTuple):
     capacity_processes: Optional[int] = None
     capacity_source: str = "default"
     cpu_attributable: bool = True
+    # what the server told when a configured capacity overrides it (they may disagree)
+    detected_capacity_threads: Optional[int] = None
 
 
 Environ = Mapping[str, Any]
@@ -194,7 +196,15 @@ def _detect_wsgiref(environ: Environ, modules: Mapping[str, Any]) -> Optional[Se
     name, version = _software(environ)
     if name != "wsgiserver":
         return None
-    # wsgiref.simple_server serves one request at a time.
+    # A threading server built on wsgiref (Django's runserver) starts a thread per
+    # connection: no fixed capacity. Plain wsgiref.simple_server serves one at a time.
+    server = find_on_stack(_class(modules, "socketserver", "ThreadingMixIn"))
+    if server is not None:
+        django = type(server).__module__.startswith("django.")
+        if django:
+            version = str(getattr(modules.get("django"), "__version__", "")) or version
+        return ServerInfo("django" if django else "wsgiref", version,
+                          "runserver" if django else "threading", None, 1, "unbounded")
     return ServerInfo("wsgiref", version, "", 1, 1, "detected")
 
 
@@ -285,7 +295,11 @@ def with_overrides(
     if capacity_processes:
         info = info._replace(capacity_processes=capacity_processes)
     if capacity_threads:
-        return info._replace(capacity_threads=capacity_threads, capacity_source="configured")
+        detected = info.capacity_threads if info.capacity_source == "detected" else None
+        return info._replace(capacity_threads=capacity_threads, capacity_source="configured",
+                             detected_capacity_threads=detected)
+    if info.capacity_source == "unbounded":
+        return info._replace(capacity_threads=None)
     if info.capacity_threads is None:
         return info._replace(capacity_threads=1, capacity_source="default")
     return info

@@ -4,8 +4,15 @@ design: one ``_Request`` object per request is at once the ``start_response`` ha
 app, the response iterable handed to the server, and the record builder, so a request costs
 one object (plus a ``wsgi.input`` wrapper when there is a body). The request ends when the
 server calls ``close()`` on what we returned, which calls the app iterable's ``close()``
-exactly once. Write time is the time we are suspended between handing a block to the server
-and being asked for the next one (or closed), plus time inside ``write()``.
+exactly once. The phases partition the request: read time is spent inside ``wsgi.input``
+reads, write time is the time we are suspended between handing a block to the server and being
+asked for the next one (or closed), plus time inside ``write()``; generation time is spent
+inside the app iterable's ``__next__`` (the body being produced); app time is the app call
+less the reads and writes made during it.
+
+A request slower than ``slow_request_s`` (or sampled) is also kept whole, with its phases' first
+and last moments and its ``traceparent``, for a span tree (:func:`wsgiscope.traces.capture`):
+that work happens only for those requests, after they ended.
 
 ``wsgi.file_wrapper`` responses are returned as the very object the app returned, so servers
 keep their sendfile fast path; we hook its ``close`` attribute instead. A file wrapper is either
@@ -26,13 +33,17 @@ unchanged, and a failure inside the shim's bookkeeping falls back to calling the
 
 from __future__ import annotations
 
+import contextlib
 import os
+import random
 import threading
 from threading import get_ident
 from typing import Any, Callable, Iterable, Iterator, Optional, Sized, cast
 
 from .agent import Agent
-from .config import Config
+from .config import ROUTES_ALL, ROUTES_FRAMEWORK, ROUTES_OFF, Config
+from .frameworks import FRAMEWORK_ROUTE, instrument_app
+from .traces import capture
 
 MARK = "wsgiscope.middleware"  # environ key: the middleware measuring this request
 
@@ -44,7 +55,7 @@ RouteGetter = Callable[[dict[str, Any]], Optional[str]]
 class _Input:
     """Wraps ``wsgi.input``: time spent inside reads and bytes read count as the read phase."""
 
-    __slots__ = ("_perf", "_req", "_stream")
+    __slots__ = ("_perf", "_req", "_stream")  # the request keeps the first and last read moment
 
     def __init__(self, stream: Any, req: _Request, perf: Callable[[], int]) -> None:
         self._stream = stream
@@ -53,7 +64,10 @@ class _Input:
 
     def _account(self, started_ns: int, size: int) -> None:
         req = self._req
-        req.read_ns += self._perf() - started_ns
+        req.read_last = ended = self._perf()
+        if not req.read_first:
+            req.read_first = started_ns
+        req.read_ns += ended - started_ns
         req.bytes_in += size
 
     def read(self, *args: Any) -> bytes:
@@ -89,9 +103,10 @@ class _Input:
 
 class _Request:
     __slots__ = (
-        "body", "bytes_in", "bytes_out", "closed", "cpu0", "environ", "error", "file", "headers",
-        "ident", "inner_close", "it", "lane", "mw", "read_ns", "server_start_response",
-        "server_write", "status", "t0", "t_app", "t_first", "write_ns", "yield_ns",
+        "app_io_ns", "body", "bytes_in", "bytes_out", "closed", "cpu0", "environ", "error", "file",
+        "gen_last", "gen_ns", "headers", "ident", "inner_close", "it", "lane", "mw", "read_first",
+        "read_last", "read_ns", "server_start_response", "server_write", "status", "t0", "t_app",
+        "t_first", "write_ns", "yield_ns",
     )
 
     def __init__(self, mw: Middleware, environ: dict[str, Any],
@@ -101,8 +116,9 @@ class _Request:
         self.server_start_response = start_response
         self.status = 500
         self.error: Optional[str] = None
-        self.read_ns = self.write_ns = self.bytes_in = self.bytes_out = 0
-        self.t_first = self.yield_ns = self.t_app = 0
+        self.read_ns = self.write_ns = self.bytes_in = self.bytes_out = self.gen_ns = 0
+        self.t_first = self.yield_ns = self.t_app = self.read_first = self.read_last = 0
+        self.app_io_ns = self.gen_last = 0
         self.closed = self.file = False
         self.inner_close: Optional[Callable[[], Any]] = None
         self.headers: Any = None
@@ -143,6 +159,7 @@ class _Request:
 
     def respond(self, result: Iterable[bytes]) -> Iterable[bytes]:
         self.t_app = self.mw.perf()
+        self.app_io_ns = self.read_ns + self.write_ns  # made during the app call: not app time
         self.inner_close = getattr(result, "close", None)
         file_wrapper = self.environ.get("wsgi.file_wrapper")
         if file_wrapper is not None and (
@@ -181,11 +198,17 @@ class _Request:
         try:
             block: bytes = next(self.it)
         except StopIteration:
+            self.gen_last = ended = perf()
+            self.gen_ns += ended - now
             raise
         except BaseException as exc:
+            self.gen_last = ended = perf()
+            self.gen_ns += ended - now
             self.error = type(exc).__name__
             raise
-        now = perf()
+        self.gen_last = ended = perf()
+        self.gen_ns += ended - now
+        now = ended
         if block:
             self.bytes_out += len(block)
             if not self.t_first:
@@ -229,14 +252,22 @@ class _Request:
                 if self.bytes_out:
                     self.t_first = self.t_app
             environ = self.environ
-            route = mw.route(environ) if mw.routes else None
+            route = None
+            if mw.routes is not ROUTES_OFF:
+                route = framework_route(environ)
+                if route is None and mw.routes is ROUTES_ALL:
+                    route = mw.route(environ)
+            queue = (environ.get("HTTP_X_REQUEST_START") or environ.get("HTTP_X_QUEUE_START")
+                     or environ.get("mod_wsgi.request_start"))
             mw.buffer.append((
                 self.t0, environ.get("REQUEST_METHOD", ""), route, status, self.t_app,
                 self.t_first, t_end, self.read_ns, self.write_ns, cpu, self.bytes_in,
-                self.bytes_out, self.error, self.lane,
-                environ.get("HTTP_X_REQUEST_START") or environ.get("HTTP_X_QUEUE_START")
-                or environ.get("mod_wsgi.request_start"),
+                self.bytes_out, self.error, self.lane, queue, self.app_io_ns, self.gen_ns,
             ))
+            if (t_end - self.t0 >= mw.slow_ns > 0
+                    or (mw.sample_ratio and mw.random() < mw.sample_ratio)):
+                capture(mw.agent, self, t_end, route, status, queue,
+                        environ.get("HTTP_TRACEPARENT"))
             agent = mw.agent
             if t_end >= agent.inline_check_ns:
                 agent.inline_check(t_end)
@@ -274,11 +305,24 @@ def _default_route(environ: dict[str, Any]) -> Optional[str]:
     return route if isinstance(route, str) else None
 
 
+def framework_route(environ: dict[str, Any]) -> Optional[str]:
+    """The route template from the framework's own route table: Django's resolved route (our
+    hook on its handler, :func:`wsgiscope.frameworks.instrument_app`) or Flask's ``url_rule``
+    (werkzeug keeps the request in the environ). Bounded by the app's URL table."""
+    route = environ.get(FRAMEWORK_ROUTE)
+    if route is None:
+        request = environ.get("werkzeug.request")
+        if request is not None:
+            rule = getattr(request, "url_rule", None)
+            route = getattr(rule, "rule", None)
+    return route if isinstance(route, str) else None
+
+
 class Middleware:
     """The wrapped application. Build it with :func:`wrap`."""
 
     __slots__ = ("agent", "app", "buffer", "cpu_attributable", "ident", "occupancy", "perf",
-                 "route", "routes", "thread_cpu")
+                 "random", "route", "routes", "sample_ratio", "slow_ns", "thread_cpu")
 
     def __init__(self, app: WSGIApp, agent: Agent, route: Optional[RouteGetter] = None) -> None:
         self.app = app
@@ -287,8 +331,14 @@ class Middleware:
         self.thread_cpu = agent.clock.thread_cpu_ns
         self.occupancy = agent.occupancy
         self.buffer = agent.buffer
-        self.routes = agent.config.routes
+        config = agent.config
+        # the module's constants, so the request path compares by identity
+        self.routes = {ROUTES_ALL: ROUTES_ALL, ROUTES_OFF: ROUTES_OFF}.get(config.routes,
+                                                                          ROUTES_FRAMEWORK)
         self.route = route or _default_route
+        self.slow_ns = int(config.slow_request_s * 1e9)
+        self.sample_ratio = config.trace_sample_ratio
+        self.random = random.random
         self.ident = get_ident
         self.learn()
 
@@ -341,4 +391,6 @@ def wrap(app: WSGIApp, *, agent: Optional[Agent] = None, route: Optional[RouteGe
         if config.disabled:
             return app
         agent = Agent(config)
+    with contextlib.suppress(Exception):
+        instrument_app(app)
     return Middleware(app, agent, route)

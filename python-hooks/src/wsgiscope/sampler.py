@@ -1,4 +1,13 @@
-"""Process readings: RSS, CPU user/system, OS threads, GC collections, listen backlog.
+"""Process readings: RSS, CPU user/system, OS threads, GC collections, scheduler time,
+listening sockets' accept queues.
+
+Scheduler time (Linux): ``/proc/self/task/<tid>/schedstat`` gives each thread's time on a CPU
+and its time runnable but waiting for one; their sums tell a process waiting for cores from one
+whose busy threads wait on something else (I/O, or the GIL).
+
+Accept queues: like gunicorn, ``getsockopt(TCP_INFO)`` on each listening TCP socket the process
+holds (found once among its file descriptors): for a listening socket ``tcpi_unacked`` is the
+queue length and ``tcpi_sacked`` its limit. One system call per socket per sample.
 
 Counters are reported cumulative since the sampler's start (``rebase()`` after fork), as the
 protocol asks. The sampler's wake-up lateness (collected by the flusher) approximates GIL
@@ -11,6 +20,8 @@ from __future__ import annotations
 
 import gc
 import os
+import socket
+import struct
 import threading
 from typing import Any, Callable, NamedTuple, Optional, Sequence
 
@@ -48,6 +59,8 @@ class ProcessSampler:
         """Start counting CPU and GC from now (at shim start and after fork)."""
         user, system = self._cpu()
         self._base = ProcessReading(user, system, 0, 0, self._safe_gc())
+        self._sched_base = (0, 0)
+        self._sched_base = self.scheduler() or (0, 0)
 
     def _cpu(self) -> tuple[int, int]:
         try:
@@ -98,6 +111,31 @@ class ProcessSampler:
             gc_collections=max(0, self._safe_gc() - base.gc_collections),
         )
 
+    def scheduler(self) -> Optional[tuple[int, int]]:
+        """(run_us, wait_us) summed over this process's threads since :meth:`rebase`, from
+        ``/proc/self/task/*/schedstat``; None where unavailable. A thread that exited drops
+        out of the sum (the collector treats a counter going back as a restart of its count)."""
+        task_dir = os.path.join(self._proc, "self", "task")
+        run_ns = wait_ns = 0
+        try:
+            tids = os.listdir(task_dir)
+        except OSError:
+            return None
+        found = False
+        for tid in tids:
+            try:
+                with open(os.path.join(task_dir, tid, "schedstat"), encoding="ascii") as handle:
+                    fields = handle.read().split()
+                run_ns += int(fields[0])
+                wait_ns += int(fields[1])
+                found = True
+            except (OSError, ValueError, IndexError):
+                continue
+        if not found:
+            return None
+        base_run, base_wait = self._sched_base
+        return max(0, run_ns // 1000 - base_run), max(0, wait_ns // 1000 - base_wait)
+
     def listen_backlog(self, port: int) -> Optional[int]:
         """Connections waiting in the accept queue of a listening TCP socket on ``port``.
 
@@ -133,6 +171,62 @@ def _page_size() -> int:
         return 4096
 
 
+_TCP_INFO_LISTEN = struct.Struct("=24xII")  # tcpi_unacked, tcpi_sacked after 8 u8 + 4 u32
+
+
+def find_listening_sockets(proc_path: str = "/proc") -> list[int]:
+    """File descriptors of this process that are listening TCP sockets (once, at start)."""
+    fds = []
+    fd_dir = os.path.join(proc_path, "self", "fd")
+    for name in os.listdir(fd_dir):
+        try:
+            if not os.readlink(os.path.join(fd_dir, name)).startswith("socket:"):
+                continue
+            fd = int(name)
+            sock = socket.socket(fileno=fd)
+        except (OSError, ValueError):
+            continue
+        try:
+            if (sock.family in (socket.AF_INET, socket.AF_INET6)
+                    and sock.type == socket.SOCK_STREAM
+                    and sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)):
+                fds.append(fd)
+        except OSError:
+            pass
+        finally:
+            sock.detach()  # the server's socket: never close it
+    return sorted(fds)[:64]
+
+
+def listen_queues(fds: Sequence[int]) -> Optional[list[dict[str, Any]]]:
+    """Each listening socket's address, queued connections and limit (TCP_INFO)."""
+    out = []
+    tcp_info = getattr(socket, "TCP_INFO", None)
+    for fd in fds:
+        try:
+            sock = socket.socket(fileno=fd)
+        except OSError:
+            continue
+        try:
+            if not sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
+                continue  # the fd was closed and reused
+            host, port = sock.getsockname()[:2]
+            address = f"[{host}]:{port}" if sock.family == socket.AF_INET6 else f"{host}:{port}"
+            queued: Optional[int] = None
+            limit: Optional[int] = None
+            if tcp_info is not None:
+                raw = sock.getsockopt(socket.IPPROTO_TCP, tcp_info, 104)
+                if len(raw) >= _TCP_INFO_LISTEN.size:
+                    queued, limit = _TCP_INFO_LISTEN.unpack_from(raw)
+            if queued is not None:
+                out.append({"address": address[:128], "queued": queued, "limit": limit})
+        except OSError:
+            continue
+        finally:
+            sock.detach()
+    return out or None
+
+
 def sample_dict(
     time_unix_us: int,
     occupancy: Any,
@@ -140,8 +234,12 @@ def sample_dict(
     lags_us: list[int],
     dropped_records: int,
     listen_backlog: Optional[int] = None,
+    *,
+    listen: Optional[list[dict[str, Any]]] = None,
+    sched: Optional[tuple[int, int]] = None,
+    dropped_traces: int = 0,
 ) -> dict[str, Any]:
-    """One ``samples[]`` element of protocol v1."""
+    """One ``samples[]`` element of protocol v2."""
     sample: dict[str, Any] = {
         "time_unix_us": time_unix_us,
         "active_requests": occupancy.active_requests,
@@ -158,4 +256,10 @@ def sample_dict(
     }
     if listen_backlog is not None:
         sample["listen_backlog"] = listen_backlog
+    if listen:
+        sample["listen"] = listen
+    if sched is not None:
+        sample["sched_run_us"], sample["sched_wait_us"] = sched
+    if dropped_traces:
+        sample["dropped_traces"] = dropped_traces
     return sample
