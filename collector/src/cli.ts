@@ -35,6 +35,9 @@ async function main(): Promise<number> {
   }
   const running = await startCollector(parsed.config);
   process.stdout.write(`wsgiscope-collector listening on ${running.url}\n`);
+  if (running.otlpGrpcPort !== undefined) {
+    process.stdout.write(`wsgiscope-collector OTLP/gRPC listening on ${parsed.config.otlpGrpcHost}:${String(running.otlpGrpcPort)}\n`);
+  }
   await stopped;
   await running.close();
   return 0;

@@ -20,10 +20,17 @@ import { createApp } from './server';
 import { liveRoutes } from './live/routes';
 import { LiveState } from './live/state';
 import { WorkerRegistry } from './workers/registry';
+import { startOtlpGrpc } from './otlp/grpc';
+import type { OtlpHttpOptions } from './otlp/http';
+import { OtlpRequests } from './otlp/requests';
 
 export interface RunningCollector {
   url: string;
   registry: WorkerRegistry;
+  /** OTLP ingest's state (instances, streams). */
+  otlp: OtlpRequests;
+  /** The OTLP/gRPC port, when --otlp-grpc-port is set. */
+  otlpGrpcPort: number | undefined;
   aggregator: Aggregator;
   close(): Promise<void>;
 }
@@ -40,9 +47,24 @@ export async function startCollector(config: CollectorConfig, nowMs: () => numbe
   const page = liveRoutes(live);
   const self = new SelfMetrics({ registry, aggregator });
   const exposition = new Exposition(aggregator, [new SelfMetricsBridge(self)]);
+  // OTLP ingest: same limits as /v1/batches (its own rate budget), same guard and expiry.
+  const otlpRequests = new OtlpRequests(aggregator, {
+    maxInstances: config.maxSeriesPerMetric,
+    maxStreams: 10 * config.maxSeriesPerMetric,
+    expiryMs: config.workerExpirySeconds * 1000,
+    nowMs,
+  });
+  const otlp: OtlpHttpOptions = {
+    requests: otlpRequests,
+    maxBodyBytes: config.maxBodyBytes,
+    token: config.token === undefined ? undefined : new BearerToken(config.token),
+    rateLimiter: config.rateLimitBatchesPerSecond > 0 ? new RateLimiter(config.rateLimitBatchesPerSecond, nowMs) : undefined,
+    observer: self,
+  };
   const app = createApp({
     registry,
     exposition,
+    otlp,
     observer: self,
     maxBodyBytes: config.maxBodyBytes,
     token: config.token === undefined ? undefined : new BearerToken(config.token),
@@ -58,6 +80,15 @@ export async function startCollector(config: CollectorConfig, nowMs: () => numbe
     s.once('error', reject);
   });
   const stopExpiry = registry.startExpiry();
+  const stopOtlpExpiry = otlpRequests.startExpiry();
+  const grpc = config.otlpGrpcPort === undefined
+    ? undefined
+    : await startOtlpGrpc({ ...otlp, host: config.otlpGrpcHost, port: config.otlpGrpcPort }).catch((err: unknown) => {
+      server.close();
+      stopExpiry();
+      stopOtlpExpiry();
+      throw err;
+    });
 
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -65,8 +96,12 @@ export async function startCollector(config: CollectorConfig, nowMs: () => numbe
     url: `http://${host}:${String(address.port)}`,
     registry,
     aggregator,
+    otlp: otlpRequests,
+    otlpGrpcPort: grpc?.port,
     close: async () => {
       stopExpiry();
+      stopOtlpExpiry();
+      await grpc?.close();
       page.broadcaster.stop();
       await new Promise<void>((resolve) => {
         server.close(() => {

@@ -17,6 +17,10 @@ export interface CollectorConfig {
   /** 0 = no rate limit. */
   rateLimitBatchesPerSecond: number;
   routes: boolean;
+  /** OTLP/gRPC ingest port; undefined = no gRPC server (the default). */
+  otlpGrpcPort: number | undefined;
+  /** Address the OTLP/gRPC server binds. */
+  otlpGrpcHost: string;
 }
 
 export class ConfigError extends Error {
@@ -89,6 +93,10 @@ const ROWS: readonly Row[] = [
     convert: nonNegativeNumber, default: 0, help: 'batches per second per client address (bursts of twice that); 0 = off' },
   { key: 'routes', flag: '--routes', env: 'ROUTES', convert: boolean, default: false,
     help: 'keep the http_route label (off by default: cardinality)' },
+  { key: 'otlpGrpcPort', flag: '--otlp-grpc-port', env: 'OTLP_GRPC_PORT', convert: integer(0, 65535), default: undefined,
+    help: 'also receive OTLP over gRPC on this port (4317 is the standard one; off by default; 0 picks a free port)' },
+  { key: 'otlpGrpcHost', flag: '--otlp-grpc-host', env: 'OTLP_GRPC_HOST', convert: text, default: '127.0.0.1',
+    help: 'address the OTLP/gRPC server binds' },
 ];
 
 export const ENV_PREFIX = 'WSGISCOPE_COLLECTOR_';

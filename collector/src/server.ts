@@ -12,6 +12,8 @@ import { ingestHandler } from './ingest/route';
 import type { BearerToken } from './ingest/auth';
 import type { RateLimiter } from './ingest/rateLimit';
 import type { WorkerRegistry } from './workers/registry';
+import type { OtlpHttpOptions } from './otlp/http';
+import { otlpHttpHandler } from './otlp/http';
 import { COLLECTOR_VERSION } from './version';
 
 export interface AppOptions {
@@ -26,6 +28,8 @@ export interface AppOptions {
   readToken?: BearerToken | undefined;
   /** The live page's routes (GET /, /live/*, /api/live/*), when served. */
   live?: Router | undefined;
+  /** OTLP/HTTP ingest (POST /v1/metrics, /v1/traces), when served. */
+  otlp?: OtlpHttpOptions | undefined;
   /** What /healthz reports as `version` (`python -m wsgiscope check` prints it); package.json's by default. */
   version?: string | undefined;
 }
@@ -35,6 +39,10 @@ export function createApp(options: AppOptions): express.Express {
   app.disable('x-powered-by');
 
   app.post('/v1/batches', ingestHandler(options));
+  if (options.otlp !== undefined) {
+    app.post('/v1/metrics', otlpHttpHandler('metrics', options.otlp));
+    app.post('/v1/traces', otlpHttpHandler('traces', options.otlp));
+  }
 
   const readToken = options.readToken;
   const mayRead = (req: Request, res: Response, next: NextFunction): void => {

@@ -106,6 +106,22 @@ export class Aggregator {
     this.stats.requestOverflowRecords += overflowed;
   }
 
+  /**
+   * Count durations measured by another source (OTLP: SDK histograms and SERVER spans) into
+   * the same request series as the shim's records, through the same cardinality guard.
+   * `buckets` are per DURATION_US bucket (the last is +Inf), `sumUs` in microseconds.
+   */
+  addDurations(service: string, server: string, method: string, status: number, route: string | null,
+    buckets: ArrayLike<number>, sumUs: number): void {
+    const series = this.table.lookup(this.table.group(service, server), normalizeMethod(method), status, route);
+    series.addDurations(buckets, sumUs);
+    if (series.isOverflow) {
+      let n = 0;
+      for (let b = 0; b < buckets.length; b++) n += buckets[b] ?? 0;
+      this.stats.requestOverflowRecords += n;
+    }
+  }
+
   requestSeries(): readonly RequestSeries[] {
     return this.table.series();
   }

@@ -106,6 +106,18 @@ export class RequestSeries {
     if (cpu !== null) observe(d, C, DURATION_US, cpu);
   }
 
+  /**
+   * Add request durations already counted into the duration histogram's buckets (another
+   * source, e.g. OTLP): `buckets[b]` requests in bucket b (the last is +Inf), `sumUs` their
+   * total in microseconds. The other histograms are not measured by such sources.
+   */
+  addDurations(buckets: ArrayLike<number>, sumUs: number): void {
+    const d = this.data;
+    const n = DURATION_US.bounds.length;
+    for (let b = 0; b <= n; b++) d[D + b]! += buckets[b] ?? 0;
+    d[D + n + 1]! += sumUs;
+  }
+
   offsetOf(histogram: RequestHistogram): number {
     return OFFSETS[histogram];
   }

@@ -39,6 +39,10 @@ export const SELF_METRICS: readonly SelfMetricSpec[] = [
     help: 'Workers forgotten after falling silent for longer than the expiry.' },
   { instrument: 'wsgiscope_collector_series', name: 'wsgiscope_collector_series', type: 'gauge',
     help: 'Label sets currently held, by kind (request label sets, workers).' },
+  { instrument: 'wsgiscope_collector_otlp_requests', name: 'wsgiscope_collector_otlp_requests_total', type: 'counter',
+    help: 'OTLP export requests received (HTTP and gRPC), by signal (metrics, traces) and outcome (accepted, partial, rejected).' },
+  { instrument: 'wsgiscope_collector_otlp_rejected_items', name: 'wsgiscope_collector_otlp_rejected_items_total', type: 'counter',
+    help: 'OTLP data points and spans refused inside accepted requests (the partial successes), by signal.' },
   { instrument: 'wsgiscope_collector_event_loop_lag_p99_seconds', name: 'wsgiscope_collector_event_loop_lag_p99_seconds', type: 'gauge',
     help: '99th percentile of the collector event-loop delay since the previous scrape.' },
   { instrument: 'wsgiscope_collector_event_loop_lag_max_seconds', name: 'wsgiscope_collector_event_loop_lag_max_seconds', type: 'gauge',
@@ -64,6 +68,8 @@ export class SelfMetrics {
   private readonly records: Counter;
   private readonly batches: Counter;
   private readonly rejected: Counter;
+  private readonly otlpRequests: Counter;
+  private readonly otlpRejected: Counter;
   private readonly loopDelay: IntervalHistogram;
 
   /** Reads the registry's worker totals and the aggregator's request totals at each scrape. */
@@ -75,6 +81,8 @@ export class SelfMetrics {
     this.records = counter('wsgiscope_collector_ingested_records');
     this.batches = counter('wsgiscope_collector_batches');
     this.rejected = counter('wsgiscope_collector_rejected_batches');
+    this.otlpRequests = counter('wsgiscope_collector_otlp_requests');
+    this.otlpRejected = counter('wsgiscope_collector_otlp_rejected_items');
 
     const observableCounter = (name: string) => meter.createObservableCounter(name, { description: spec(name).help });
     const observableGauge = (name: string) => meter.createObservableGauge(name, { description: spec(name).help });
@@ -117,6 +125,12 @@ export class SelfMetrics {
   batchRejected(reason: RejectReason): void {
     this.batches.add(1, { outcome: 'rejected' });
     this.rejected.add(1, { reason });
+  }
+
+  /** One OTLP export request's outcome (otlp/http.ts and otlp/grpc.ts). */
+  otlpRequest(signal: 'metrics' | 'traces', outcome: 'accepted' | 'partial' | 'rejected', _counted: number, rejected: number): void {
+    this.otlpRequests.add(1, { signal, outcome });
+    if (rejected > 0) this.otlpRejected.add(rejected, { signal });
   }
 
   async shutdown(): Promise<void> {
