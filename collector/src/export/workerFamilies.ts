@@ -41,6 +41,8 @@ function info(worker: WorkerCounters): FamilyValue {
       shim_version: r.shim_version,
       capacity_source: r.capacity_source,
       capacity_processes: r.capacity_processes === null ? '' : String(r.capacity_processes),
+      // What the server told when a configured capacity overrides it (they may disagree).
+      detected_capacity: r.detected_capacity_threads === null ? '' : String(r.detected_capacity_threads),
     },
     value: 1,
   };
@@ -66,6 +68,8 @@ export function workerFamilies(aggregator: Aggregator): Family[] {
   return [
     gauge('http_server_active_requests', 'Requests in flight in the worker at its last sample.',
       sampled(aggregator, (s) => s.active_requests)),
+    // A worker without a fixed capacity (capacity_source="unbounded": a thread per connection)
+    // has no threads series and no utilisation: perWorker skips the nulls.
     gauge('wsgi_worker_threads', 'Capacity: threads (or greenlets) the worker can run requests on at once.',
       perWorker(aggregator, (w) => w.worker.resource.capacity_threads)),
     gauge('wsgi_worker_busy_threads', 'Threads with at least one request in flight at the last sample.',
@@ -92,7 +96,7 @@ export function workerFamilies(aggregator: Aggregator): Family[] {
     new Family('wsgi_worker_sampler_lag_seconds',
       'Lateness of the shim sampler wake-ups; high values indicate GIL contention (an approximation).',
       'histogram', () => [...aggregator.workers()].flatMap(samplerLag)),
-    gauge('wsgi_worker_info', 'Constant 1, labelled with the worker server version, worker class, Python and shim versions and capacity.',
+    gauge('wsgi_worker_info', 'Constant 1, labelled with the worker server version, worker class, Python and shim versions, where the capacity came from and the detected capacity a configured one overrides.',
       () => [...aggregator.workers()].map(info)),
     counter('wsgi_shim_dropped_records_total', 'Request records the shim could not deliver (buffer full or refused batches).',
       perWorker(aggregator, (w) => w.droppedRecords)),
