@@ -36,6 +36,8 @@ export const DURATION_METRICS: ReadonlyMap<string, string> = new Map([
   ['http.server.request.duration', 's'],
   ['http.server.duration', 'ms'],
 ]);
+const STABLE_METRIC = 'http.server.request.duration';
+const OLD_METRIC = 'http.server.duration';
 
 /** What one export request brought: items refused (partial success) and why. */
 export interface OtlpOutcome {
@@ -74,6 +76,8 @@ interface Instance {
   id: ResourceIdentity;
   lastSeenMs: number;
   metricsSeen: boolean;
+  /** http.server.request.duration seen: http.server.duration (the same requests) is ignored. */
+  stableSeen: boolean;
   /** Unix ns before which a first cumulative point may hold counts already counted. */
   horizonNs: bigint;
   streams: Map<string, Stream>;
@@ -165,6 +169,7 @@ export class OtlpRequests {
         id,
         lastSeenMs: now,
         metricsSeen: false,
+        stableSeen: false,
         horizonNs: forgottenAt !== undefined && forgottenAt > this.startNs ? forgottenAt : this.startNs,
         streams: new Map(),
         credits: new Map(),
@@ -181,10 +186,19 @@ export class OtlpRequests {
     const tally = new Tally();
     for (const rm of request.resourceMetrics ?? []) {
       const id = resourceIdentity(rm.resource?.attributes);
-      for (const [scopeIndex, sm] of (rm.scopeMetrics ?? []).entries()) {
+      // An SDK in semconv "http/dup" mode sends both names for the same requests: the
+      // stable one wins, in this request and from then on for the instance.
+      const scopes = rm.scopeMetrics ?? [];
+      const hasStable = scopes.some((sm) => (sm.metrics ?? []).some((m) => m.name === STABLE_METRIC && m.histogram !== undefined));
+      if (hasStable) {
+        const instance = this.instanceOf(id);
+        if (instance !== undefined) instance.stableSeen = true;
+      }
+      const skipOld = hasStable || this.instances.get(id.key)?.stableSeen === true;
+      for (const [scopeIndex, sm] of scopes.entries()) {
         for (const metric of sm.metrics ?? []) {
           const defaultUnit = DURATION_METRICS.get(metric.name ?? '');
-          if (defaultUnit === undefined) continue;
+          if (defaultUnit === undefined || (skipOld && metric.name === OLD_METRIC)) continue;
           this.durationMetric(id, `${String(scopeIndex)}/${metric.name ?? ''}`, metric, defaultUnit, tally);
         }
       }

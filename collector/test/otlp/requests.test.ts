@@ -182,6 +182,17 @@ describe('metrics', () => {
 });
 
 describe('spans and metrics together', () => {
+  test('semconv http/dup: both duration metrics for the same requests are counted once (the stable one)', () => {
+    const t = setup();
+    const start = ns(T0_MS + 1);
+    const stable = durationMetric('http.server.request.duration', 's', 2, [{ attributes: GET200, start, bounds: S_BOUNDS, counts: [2, ...new Array<number>(14).fill(0)], sum: 0.002 }]);
+    const old = durationMetric('http.server.duration', 'ms', 2, [{ attributes: [['http.method', 'GET'], ['http.status_code', 200]], start, bounds: MS_DEFAULT_BOUNDS, counts: [0, 2, ...new Array<number>(14).fill(0)], sum: 2 }]);
+    t.metrics(metricsRequest(RES, [old, stable]));
+    expect(t.read({}).count).toBe(2);
+    t.metrics(metricsRequest(RES, [old])); // later, alone: still ignored for this instance
+    expect(t.read({}).count).toBe(2);
+  });
+
   test('SERVER spans with HTTP attributes count; other spans do not', () => {
     const t = setup();
     const outcome = t.traces(tracesRequest(RES, [
