@@ -20,6 +20,9 @@ import { createApp } from './server';
 import { liveRoutes } from './live/routes';
 import { LiveState } from './live/state';
 import { WorkerRegistry } from './workers/registry';
+import { exportTarget } from './otlp/export/endpoint';
+import { MetricsExporter } from './otlp/export/exporter';
+import { ExportStats } from './otlp/export/sender';
 import { startOtlpGrpc } from './otlp/grpc';
 import type { OtlpHttpOptions } from './otlp/http';
 import { OtlpRequests } from './otlp/requests';
@@ -32,6 +35,8 @@ export interface RunningCollector {
   /** The OTLP/gRPC port, when --otlp-grpc-port is set. */
   otlpGrpcPort: number | undefined;
   aggregator: Aggregator;
+  /** The OTLP metrics exporter, when an OTLP endpoint is configured (otlp/export). */
+  metricsExporter: MetricsExporter | undefined;
   close(): Promise<void>;
 }
 
@@ -80,6 +85,24 @@ export async function startCollector(config: CollectorConfig, nowMs: () => numbe
     s.once('error', reject);
   });
   const stopExpiry = registry.startExpiry();
+  const metricsTarget = exportTarget(config, 'metrics');
+  let metricsExporter: MetricsExporter | undefined;
+  if (metricsTarget !== undefined) {
+    const stats = new ExportStats();
+    self.exporting('metrics', stats);
+    metricsExporter = new MetricsExporter({
+      aggregator,
+      registry,
+      target: metricsTarget,
+      intervalMs: config.otlpExportIntervalMs,
+      maxQueue: config.otlpQueueSize,
+      resourceAttributes: config.otlpResourceAttributes,
+      stats,
+      onError: (message) => process.stderr.write(`wsgiscope-collector: OTLP metrics export: ${message}
+`),
+    });
+    metricsExporter.start();
+  }
   const stopOtlpExpiry = otlpRequests.startExpiry();
   const grpc = config.otlpGrpcPort === undefined
     ? undefined
@@ -96,10 +119,13 @@ export async function startCollector(config: CollectorConfig, nowMs: () => numbe
     url: `http://${host}:${String(address.port)}`,
     registry,
     aggregator,
+    metricsExporter,
     otlp: otlpRequests,
     otlpGrpcPort: grpc?.port,
     close: async () => {
       stopExpiry();
+      // A last export while everything is still there; bounded so a dead receiver cannot hold the stop.
+      await metricsExporter?.shutdown(Math.min(config.otlpTimeoutMs, 5000));
       stopOtlpExpiry();
       await grpc?.close();
       page.broadcaster.stop();

@@ -4,8 +4,10 @@
  * command-line flags. Every bad value stops start-up with one sentence.
  */
 import { readFileSync } from 'node:fs';
+import type { OtlpExportConfig } from './otlp/export/endpoint';
+import { OTLP_COMPRESSIONS, OTLP_PROTOCOLS, endpointUrl, parseKeyValues } from './otlp/export/endpoint';
 
-export interface CollectorConfig {
+export interface CollectorConfig extends OtlpExportConfig {
   port: number;
   host: string;
   workerExpirySeconds: number;
@@ -34,6 +36,8 @@ interface Row {
   key: Key;
   flag: string;
   env: string;
+  /** A standard OpenTelemetry variable read too, below WSGISCOPE_COLLECTOR_<env>. */
+  otelEnv?: string;
   convert: Convert;
   default: CollectorConfig[Key];
   help: string;
@@ -66,6 +70,34 @@ function text(raw: unknown, where: string): string {
   return raw;
 }
 
+function oneOf(values: readonly string[]): Convert {
+  return (raw, where) => {
+    const value = String(raw).trim().toLowerCase();
+    if (!values.includes(value)) throw new ConfigError(`${where} must be one of ${values.join(', ')}, got ${JSON.stringify(raw)}`);
+    return value;
+  };
+}
+
+function otlpEndpoint(raw: unknown, where: string): string {
+  const value = text(typeof raw === 'string' ? raw.trim() : raw, where);
+  try {
+    endpointUrl(value);
+  } catch (err) {
+    throw new ConfigError(`${where} must be an http(s) URL, got ${JSON.stringify(raw)} (${err instanceof Error ? err.message : String(err)})`);
+  }
+  return value;
+}
+
+function keyValues(raw: unknown, where: string): string {
+  const value = text(raw, where);
+  try {
+    parseKeyValues(value);
+  } catch (err) {
+    throw new ConfigError(`${where} must be key=value pairs separated by commas: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return value;
+}
+
 function boolean(raw: unknown, where: string): boolean {
   if (typeof raw === 'boolean') return raw;
   const value = String(raw).trim().toLowerCase();
@@ -93,6 +125,31 @@ const ROWS: readonly Row[] = [
     convert: nonNegativeNumber, default: 0, help: 'batches per second per client address (bursts of twice that); 0 = off' },
   { key: 'routes', flag: '--routes', env: 'ROUTES', convert: boolean, default: false,
     help: 'keep the http_route label (off by default: cardinality)' },
+  { key: 'otlpEndpoint', flag: '--otlp-endpoint', env: 'OTLP_ENDPOINT', otelEnv: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    convert: otlpEndpoint, default: undefined,
+    help: 'push metrics by OTLP to this base URL (v1/metrics appended for OTLP/HTTP); export is off without an endpoint' },
+  { key: 'otlpMetricsEndpoint', flag: '--otlp-metrics-endpoint', env: 'OTLP_METRICS_ENDPOINT',
+    otelEnv: 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', convert: otlpEndpoint, default: undefined,
+    help: 'push metrics by OTLP to exactly this URL (beats --otlp-endpoint)' },
+  { key: 'otlpTracesEndpoint', flag: '--otlp-traces-endpoint', env: 'OTLP_TRACES_ENDPOINT',
+    otelEnv: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', convert: otlpEndpoint, default: undefined,
+    help: 'push traces by OTLP to exactly this URL (beats --otlp-endpoint)' },
+  { key: 'otlpProtocol', flag: '--otlp-protocol', env: 'OTLP_PROTOCOL', otelEnv: 'OTEL_EXPORTER_OTLP_PROTOCOL',
+    convert: oneOf(OTLP_PROTOCOLS), default: 'http/protobuf', help: 'OTLP export protocol: http/protobuf, http/json or grpc' },
+  { key: 'otlpHeaders', flag: '--otlp-headers', env: 'OTLP_HEADERS', otelEnv: 'OTEL_EXPORTER_OTLP_HEADERS', convert: keyValues,
+    default: undefined, help: 'headers sent with every OTLP export request: key=value,key2=value2 (values percent-encoded)' },
+  { key: 'otlpCompression', flag: '--otlp-compression', env: 'OTLP_COMPRESSION', otelEnv: 'OTEL_EXPORTER_OTLP_COMPRESSION',
+    convert: oneOf(OTLP_COMPRESSIONS), default: 'none', help: 'OTLP export compression: none or gzip' },
+  { key: 'otlpTimeoutMs', flag: '--otlp-timeout-ms', env: 'OTLP_TIMEOUT_MS', otelEnv: 'OTEL_EXPORTER_OTLP_TIMEOUT',
+    convert: integer(1, 600_000), default: 10_000, help: 'time limit of one OTLP export attempt, in milliseconds' },
+  { key: 'otlpExportIntervalMs', flag: '--otlp-export-interval-ms', env: 'OTLP_EXPORT_INTERVAL_MS',
+    otelEnv: 'OTEL_METRIC_EXPORT_INTERVAL', convert: integer(100, 86_400_000), default: 60_000,
+    help: 'how often metrics are pushed by OTLP, in milliseconds' },
+  { key: 'otlpQueueSize', flag: '--otlp-queue-size', env: 'OTLP_QUEUE_SIZE', convert: integer(1, 10_000), default: 8,
+    help: 'OTLP export requests waiting at most (the oldest is dropped past it, and counted)' },
+  { key: 'otlpResourceAttributes', flag: '--otlp-resource-attributes', env: 'OTLP_RESOURCE_ATTRIBUTES',
+    otelEnv: 'OTEL_RESOURCE_ATTRIBUTES', convert: keyValues, default: undefined,
+    help: 'attributes added to every exported resource: key=value,key2=value2 (the collector\'s own win)' },
   { key: 'otlpGrpcPort', flag: '--otlp-grpc-port', env: 'OTLP_GRPC_PORT', convert: integer(0, 65535), default: undefined,
     help: 'also receive OTLP over gRPC on this port (4317 is the standard one; off by default; 0 picks a free port)' },
   { key: 'otlpGrpcHost', flag: '--otlp-grpc-host', env: 'OTLP_GRPC_HOST', convert: text, default: '127.0.0.1',
@@ -118,7 +175,8 @@ export function helpText(): string {
   for (const row of ROWS) {
     const value = row.key === 'routes' ? '' : ' VALUE';
     const def = row.default === undefined ? '' : ` (default ${String(row.default)})`;
-    lines.push(`  ${(row.flag + value).padEnd(40)}${row.help}${def}; env ${ENV_PREFIX}${row.env}`);
+    const otel = row.otelEnv === undefined ? '' : ` or ${row.otelEnv}`;
+    lines.push(`  ${(row.flag + value).padEnd(40)}${row.help}${def}; env ${ENV_PREFIX}${row.env}${otel}`);
   }
   lines.push(`  ${'--config FILE'.padEnd(40)}JSON file of options; env ${ENV_PREFIX}CONFIG`);
   lines.push(`  ${'--help'.padEnd(40)}show this text`);
@@ -162,6 +220,10 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   for (const row of ROWS) {
     const raw = env[ENV_PREFIX + row.env];
     if (raw !== undefined && raw !== '') config[row.key] = row.convert(raw, ENV_PREFIX + row.env);
+    else if (row.otelEnv !== undefined) {
+      const standard = env[row.otelEnv];
+      if (standard !== undefined && standard !== '') config[row.key] = row.convert(standard, row.otelEnv);
+    }
   }
   for (const [key, raw] of flags) {
     const row = ROWS.find((r) => r.key === key);

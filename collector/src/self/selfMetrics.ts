@@ -14,6 +14,9 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { Aggregator } from '../aggregate/aggregator';
 import type { WorkerRegistry } from '../workers/registry';
 import { PullMetricReader } from './pullReader';
+import type { Signal } from '../otlp/export/endpoint';
+import type { ExportStats } from '../otlp/export/sender';
+import { DROP_REASONS } from '../otlp/export/sender';
 
 /** Why a batch was refused; the `reason` label. */
 export type RejectReason = 'invalid' | 'unauthorized' | 'too_large' | 'unsupported_media_type' | 'rate_limited';
@@ -43,6 +46,12 @@ export const SELF_METRICS: readonly SelfMetricSpec[] = [
     help: 'OTLP export requests received (HTTP and gRPC), by signal (metrics, traces) and outcome (accepted, partial, rejected).' },
   { instrument: 'wsgiscope_collector_otlp_rejected_items', name: 'wsgiscope_collector_otlp_rejected_items_total', type: 'counter',
     help: 'OTLP data points and spans refused inside accepted requests (the partial successes), by signal.' },
+  { instrument: 'wsgiscope_collector_otlp_export_requests', name: 'wsgiscope_collector_otlp_export_requests_total', type: 'counter',
+    help: 'OTLP export requests the collector sent, by signal and outcome: sent (accepted by the receiver), retried (an attempt that failed and was tried again), dropped (given up).' },
+  { instrument: 'wsgiscope_collector_otlp_export_dropped_items', name: 'wsgiscope_collector_otlp_export_dropped_items_total', type: 'counter',
+    help: 'OTLP data points or spans the collector gave up exporting, by signal and reason (queue_full, retries_exhausted, rejected, partial, shutdown).' },
+  { instrument: 'wsgiscope_collector_otlp_export_queue', name: 'wsgiscope_collector_otlp_export_queue', type: 'gauge',
+    help: 'OTLP export requests waiting or being sent, by signal.' },
   { instrument: 'wsgiscope_collector_event_loop_lag_p99_seconds', name: 'wsgiscope_collector_event_loop_lag_p99_seconds', type: 'gauge',
     help: '99th percentile of the collector event-loop delay since the previous scrape.' },
   { instrument: 'wsgiscope_collector_event_loop_lag_max_seconds', name: 'wsgiscope_collector_event_loop_lag_max_seconds', type: 'gauge',
@@ -71,6 +80,8 @@ export class SelfMetrics {
   private readonly otlpRequests: Counter;
   private readonly otlpRejected: Counter;
   private readonly loopDelay: IntervalHistogram;
+  /** The OTLP exporters' running totals, by signal (exporting()). */
+  private readonly exports = new Map<Signal, ExportStats>();
 
   /** Reads the registry's worker totals and the aggregator's request totals at each scrape. */
   constructor({ registry, aggregator }: { registry: WorkerRegistry; aggregator: Aggregator }) {
@@ -96,6 +107,22 @@ export class SelfMetrics {
     observableGauge('wsgiscope_collector_series').addCallback((result) => {
       result.observe(aggregator.requestSeries().length, { kind: 'request' });
       result.observe(registry.size, { kind: 'worker' });
+    });
+
+    observableCounter('wsgiscope_collector_otlp_export_requests').addCallback((result) => {
+      for (const [signal, stats] of this.exports) {
+        result.observe(stats.sentRequests, { signal, outcome: 'sent' });
+        result.observe(stats.retries, { signal, outcome: 'retried' });
+        result.observe(stats.droppedRequests, { signal, outcome: 'dropped' });
+      }
+    });
+    observableCounter('wsgiscope_collector_otlp_export_dropped_items').addCallback((result) => {
+      for (const [signal, stats] of this.exports) {
+        for (const reason of DROP_REASONS) result.observe(stats.droppedPoints[reason], { signal, reason });
+      }
+    });
+    observableGauge('wsgiscope_collector_otlp_export_queue').addCallback((result) => {
+      for (const [signal, stats] of this.exports) result.observe(stats.queued, { signal });
     });
 
     this.loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
@@ -131,6 +158,11 @@ export class SelfMetrics {
   otlpRequest(signal: 'metrics' | 'traces', outcome: 'accepted' | 'partial' | 'rejected', _counted: number, rejected: number): void {
     this.otlpRequests.add(1, { signal, outcome });
     if (rejected > 0) this.otlpRejected.add(rejected, { signal });
+  }
+
+  /** Report an OTLP exporter's totals (otlp/export) from now on. */
+  exporting(signal: Signal, stats: ExportStats): void {
+    this.exports.set(signal, stats);
   }
 
   async shutdown(): Promise<void> {
