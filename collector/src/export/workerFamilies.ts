@@ -3,10 +3,11 @@
  * service_name, server, worker); a worker's series vanish when the registry forgets it.
  * Counters come from the aggregator's `WorkerCounters`, gauges from the registry's last reading.
  */
-import type { Sample } from '@wsgiscope/protocol';
+import type { ListenSocket, Sample } from '@wsgiscope/protocol';
 import type { Aggregator } from '../aggregate/aggregator';
 import { SAMPLER_LAG_US, readHistogram } from '../aggregate/buckets';
 import type { WorkerCounters } from '../aggregate/workerCounters';
+import { listenSockets } from '../workers/listenSockets';
 import type { FamilyValue, Labels } from './family';
 import { Family, histogramLines } from './family';
 
@@ -45,6 +46,22 @@ function info(worker: WorkerCounters): FamilyValue {
       detected_capacity: r.detected_capacity_threads === null ? '' : String(r.detected_capacity_threads),
     },
     value: 1,
+  };
+}
+
+function listenQueue(aggregator: Aggregator, pick: (socket: ListenSocket) => number | null): () => FamilyValue[] {
+  return () => {
+    const values: FamilyValue[] = [];
+    for (const counters of aggregator.workers()) {
+      const sockets = listenSockets(counters.worker.latest);
+      if (sockets.length === 0) continue;
+      const labels = workerLabels(counters);
+      for (const socket of sockets) {
+        const value = pick(socket);
+        if (value !== null) values.push({ labels: { ...labels, address: socket.address }, value });
+      }
+    }
+    return values;
   };
 }
 
@@ -98,6 +115,14 @@ export function workerFamilies(aggregator: Aggregator): Family[] {
       'histogram', () => [...aggregator.workers()].flatMap(samplerLag)),
     gauge('wsgi_worker_info', 'Constant 1, labelled with the worker server version, worker class, Python and shim versions, where the capacity came from and the detected capacity a configured one overrides.',
       () => [...aggregator.workers()].map(info)),
+    // Per listening socket (label address): workers of one server share a socket, so each
+    // reports the same queue; aggregate with max by (address), not sum.
+    gauge('wsgi_listen_queue_connections',
+      'Connections waiting to be accepted on a listening socket of the worker (its accept queue), at the last sample.',
+      listenQueue(aggregator, (socket) => socket.queued)),
+    gauge('wsgi_listen_queue_limit_connections',
+      'Capacity of the listening socket\'s accept queue (the listen backlog), where known.',
+      listenQueue(aggregator, (socket) => socket.limit)),
     counter('wsgi_shim_dropped_records_total', 'Request records the shim could not deliver (buffer full or refused batches).',
       perWorker(aggregator, (w) => w.droppedRecords)),
   ];

@@ -17,7 +17,8 @@
  *   registry.admit(batch);
  *   const snap = live.snapshot();
  */
-import type { Batch } from '@wsgiscope/protocol';
+import type { Batch, ListenSocket } from '@wsgiscope/protocol';
+import { listenSockets } from '../workers/listenSockets';
 import type { SampleDelta, Worker, WorkerRegistry } from '../workers/registry';
 import type { SecondSeries } from './seconds';
 import { SecondRing, v1App, v1Generate } from './seconds';
@@ -67,6 +68,8 @@ export interface LiveWorker {
   rss_bytes: number | null;
   oldest_request_age_s: number | null;
   last_seen_s: number;
+  /** The listening sockets of the last sample and their accept queues (empty when not sent). */
+  listen: ListenSocket[];
 }
 
 export interface LiveService {
@@ -308,6 +311,7 @@ function workerView(w: Worker, now: number): LiveWorker {
     rss_bytes: s === undefined ? null : s.rss_bytes,
     oldest_request_age_s: s === undefined ? null : round(s.oldest_request_age_us / 1e6),
     last_seen_s: round((now - w.lastSeenMs) / 1000),
+    listen: listenSockets(s),
   };
 }
 

@@ -17,7 +17,7 @@ import sys
 import threading
 import urllib.request
 from pathlib import Path
-from typing import IO, Callable, Dict, List, Optional, TypeVar
+from typing import IO, Callable, Dict, List, Optional, Sequence, TypeVar
 
 from .waiting import wait_for
 
@@ -66,11 +66,18 @@ def stop_process_group(process: subprocess.Popen[bytes], timeout_s: float = 15.0
 
 
 class Collector:
-    """``node collector/dist/cli.js`` on a port it picks (or a given one, to restart in place)."""
+    """``node collector/dist/cli.js`` on a port it picks (or a given one, to restart in place).
 
-    def __init__(self, log_dir: Path, worker_expiry_s: float = 60.0) -> None:
+    ``command`` replaces ``node collector/dist/cli.js`` (another Node binary, or ``npx
+    wsgiscope-collector`` in a folder where the packed tarball is installed), run in ``cwd``.
+    """
+
+    def __init__(self, log_dir: Path, worker_expiry_s: float = 60.0, *,
+                 command: Optional[Sequence[str]] = None, cwd: Optional[Path] = None) -> None:
         self.log_dir = log_dir
         self.worker_expiry_s = worker_expiry_s
+        self.command = list(command) if command is not None else ["node", str(COLLECTOR_CLI)]
+        self.cwd = cwd or REPO_ROOT
         self.process: Optional[subprocess.Popen[bytes]] = None
         self.port: Optional[int] = None
         self.starts = 0
@@ -81,17 +88,17 @@ class Collector:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, port: int = 0, timeout_s: float = 20.0) -> Collector:
-        if not COLLECTOR_CLI.exists():
+        if str(COLLECTOR_CLI) in self.command and not COLLECTOR_CLI.exists():
             raise AssertionError(f"{COLLECTOR_CLI} is missing: run scripts/bootstrap.sh (npm run build)")
         self.starts += 1
         stderr_path = self.log_dir / f"collector-{self.starts}.stderr.log"
         argv = [
-            "node", str(COLLECTOR_CLI), "--host", "127.0.0.1", "--port", str(port),
+            *self.command, "--host", "127.0.0.1", "--port", str(port),
             "--worker-expiry-seconds", f"{self.worker_expiry_s:g}",
         ]
         with open(stderr_path, "wb") as stderr:
             self.process = subprocess.Popen(
-                argv, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
+                argv, cwd=self.cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
                 start_new_session=True,
             )
         lines = self._pump_stdout(self.process.stdout, self.log_dir / f"collector-{self.starts}.stdout.log")

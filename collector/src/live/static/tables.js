@@ -67,6 +67,21 @@ function meter(row, index, value, capacity) {
 }
 
 /**
+ * Connections waiting to be accepted, per listening socket: "3 / 2048" (queued / backlog), the
+ * addresses in the cell's title. Addresses come from the network: text only.
+ * @param {HTMLTableRowElement} row
+ * @param {number} index
+ * @param {LiveSnapshot['workers'][number]['listen']} sockets
+ */
+function listenQueue(row, index, sockets) {
+  const text = sockets.length === 0 ? '–' : sockets.map((s) => (s.limit === null ? String(s.queued) : `${s.queued} / ${s.limit}`)).join(' · ');
+  setText(row, index, text);
+  const c = cell(row, index);
+  c.classList.toggle('queued', sockets.some((s) => s.queued > 0));
+  if (sockets.length > 0) c.title = sockets.map((s) => `${s.address || '(listen_backlog)'}: ${s.queued} waiting${s.limit === null ? '' : ` of ${s.limit}`}`).join('\n');
+}
+
+/**
  * @param {HTMLTableSectionElement} tbody
  * @param {LiveSnapshot['workers']} workers
  */
@@ -80,7 +95,8 @@ export function renderWorkers(tbody, workers) {
     setText(tr, 5, w.cpu_cores === null ? '–' : w.cpu_cores.toFixed(2));
     setText(tr, 6, fmtBytes(w.rss_bytes));
     setText(tr, 7, w.oldest_request_age_s === null ? '–' : fmtMs(w.oldest_request_age_s * 1000));
-    setText(tr, 8, `${w.last_seen_s.toFixed(1)} s ago`);
+    listenQueue(tr, 8, w.listen);
+    setText(tr, 9, `${w.last_seen_s.toFixed(1)} s ago`);
   });
 }
 
