@@ -26,6 +26,8 @@ const CATALOGUE: readonly [string, string][] = [
   ['wsgi_worker_sampler_lag_seconds', 'histogram'],
   ['wsgi_worker_info', 'gauge'],
   ['wsgi_shim_dropped_records_total', 'counter'],
+  ['wsgi_listen_queue_connections', 'gauge'],
+  ['wsgi_listen_queue_limit_connections', 'gauge'],
 ];
 
 const START = 1767225600000000;

@@ -181,6 +181,17 @@ describe('LiveState workers, services and routes', () => {
     expect((JSON.parse(JSON.stringify(snap)) as typeof snap).routes[0]!.route).toBe(route);
   });
 
+  it.each([
+    ['a version 2 sample\'s sockets', { listen: [{ address: '0.0.0.0:8000', queued: 7, limit: 128 }] }, [{ address: '0.0.0.0:8000', queued: 7, limit: 128 }]],
+    ['a version 1 listen_backlog', { listen_backlog: 2 }, [{ address: '', queued: 2, limit: null }]],
+    ['no socket', {}, []],
+  ])('shows each worker\'s listen queue from %s', (_what, fields, expected) => {
+    const c = clock(S * 1000);
+    const { live, ingest } = liveWith({ nowMs: c.now });
+    ingest(liveBatch([], { worker: 'h:1' }, [sample({ time_unix_us: T0_US + 1e6, ...fields })]));
+    expect(live.snapshot().workers[0]!.listen).toEqual(expected);
+  });
+
   it('keeps no route tallies unless routes are enabled', () => {
     const c = clock((S + 2) * 1000);
     const { live, ingest } = liveWith({ nowMs: c.now });

@@ -20,6 +20,8 @@ export const METRICS = {
   workerSamplerLag: 'wsgi_worker_sampler_lag_seconds',
   workerInfo: 'wsgi_worker_info',
   shimDroppedRecords: 'wsgi_shim_dropped_records_total',
+  listenQueue: 'wsgi_listen_queue_connections',
+  listenQueueLimit: 'wsgi_listen_queue_limit_connections',
 } as const;
 
 /** Histograms expose `_bucket`, `_sum` and `_count` series under their base name. */

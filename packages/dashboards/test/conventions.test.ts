@@ -85,6 +85,7 @@ describe('the dashboards together', () => {
     ['RSS per worker', METRICS.workerResidentMemory, 'wsgiscope-workers'],
     ['sampler lag', `${METRICS.workerSamplerLag}_bucket`, 'wsgiscope-workers'],
     ['shim drops', METRICS.shimDroppedRecords, 'wsgiscope-workers'],
+    ['listen queue per socket', METRICS.listenQueue, 'wsgiscope-workers'],
   ])('show %s (%s on %s)', (_what, metric, uid) => {
     const dashboard = dashboards.find(([u]) => u === uid)?.[1];
     expect(dashboard).toBeDefined();

@@ -58,6 +58,18 @@ export function workersDashboard(): DashboardModel {
       unit: 's', width: 12, min: 0,
       queries: [{ expr: gauge(METRICS.workerOldestRequestAge), legend: '{{worker}}' }],
     }))
+    .withPanel(timeseries({
+      title: 'Listen queue per socket',
+      description:
+        'Connections waiting to be accepted on each listening socket, against its backlog (the accept queue\'s capacity). ' +
+        'Waiting connections mean every worker is busy: requests queue in the kernel before any timing starts. ' +
+        'Workers of one server share a socket and each reports it, hence max by address.',
+      unit: 'short', width: 24, min: 0,
+      queries: [
+        { expr: `max by (server, address) (${selector(METRICS.listenQueue, W)})`, legend: '{{server}} {{address}} waiting' },
+        { expr: `max by (server, address) (${selector(METRICS.listenQueueLimit, W)})`, legend: '{{server}} {{address}} backlog' },
+      ],
+    }))
 
     // Request histograms carry no pid label (cardinality), so phases are per server here too.
     .withRow(new RowBuilder('Request phases (per server)'))
@@ -115,7 +127,9 @@ export function workersDashboard(): DashboardModel {
     }))
     .withPanel(table({
       title: 'Workers',
-      description: 'One row per worker: server version, worker class, Python and shim versions, and whether capacity was detected or configured.',
+      description:
+        'One row per worker: server version, worker class, Python and shim versions, and where its capacity came from ' +
+        '(detected, configured, default, or unbounded: no fixed capacity), with the detected capacity a configured one overrides.',
       unit: 'short', width: 12,
       queries: [{ expr: selector(METRICS.workerInfo, W), legend: '{{worker}}' }],
     }));
