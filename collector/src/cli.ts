@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 /**
  * `wsgiscope-collector`: parse the config, start, print the one listening line, and exit 0
- * on SIGTERM/SIGINT after closing the server.
+ * on SIGTERM/SIGINT after closing the server. `wsgiscope-collector diagnose --url URL` asks a
+ * running collector for its findings instead (diagnosis/command.ts).
  */
 import { ConfigError, helpText, parseConfig } from './config';
 import { startCollector } from './collector';
+import { diagnoseCommand } from './diagnosis/command';
 
 /** Resolves on the first SIGTERM/SIGINT; installed before anything starts, kept until exit. */
 function stopSignal(): Promise<string> {
@@ -18,6 +20,12 @@ function stopSignal(): Promise<string> {
 }
 
 async function main(): Promise<number> {
+  if (process.argv[2] === 'diagnose') {
+    return diagnoseCommand(process.argv.slice(3), {
+      out: (text) => process.stdout.write(text),
+      err: (text) => process.stderr.write(text),
+    });
+  }
   const stopped = stopSignal();
   let parsed;
   try {

@@ -25,7 +25,11 @@ import { MetricsExporter } from './otlp/export/exporter';
 import { ExportStats } from './otlp/export/sender';
 import { startOtlpGrpc } from './otlp/grpc';
 import type { OtlpHttpOptions } from './otlp/http';
-import { OtlpRequests } from './otlp/requests';
+import { OTLP_MIN_EXPIRY_MS, OtlpRequests } from './otlp/requests';
+import { DiagnosisEngine } from './diagnosis/engine';
+import { diagnosisRoutes } from './diagnosis/routes';
+import { loadThresholds } from './diagnosis/thresholds';
+import { cpus, hostname } from 'node:os';
 
 export interface RunningCollector {
   url: string;
@@ -37,6 +41,7 @@ export interface RunningCollector {
   aggregator: Aggregator;
   /** The OTLP metrics exporter, when an OTLP endpoint is configured (otlp/export). */
   metricsExporter: MetricsExporter | undefined;
+  diagnosis: DiagnosisEngine;
   close(): Promise<void>;
 }
 
@@ -50,13 +55,19 @@ export async function startCollector(config: CollectorConfig, nowMs: () => numbe
   const aggregator = new Aggregator(registry, { maxSeriesPerMetric: config.maxSeriesPerMetric, routes: config.routes });
   const live = new LiveState(registry, { routes: config.routes });
   const page = liveRoutes(live);
+  const diagnosis = new DiagnosisEngine(registry, aggregator, {
+    thresholds: loadThresholds(config.diagnosisThresholds),
+    nowMs,
+    localHost: { name: hostname(), cores: cpus().length },
+  });
   const self = new SelfMetrics({ registry, aggregator });
   const exposition = new Exposition(aggregator, [new SelfMetricsBridge(self)]);
   // OTLP ingest: same limits as /v1/batches (its own rate budget), same guard and expiry.
   const otlpRequests = new OtlpRequests(aggregator, {
     maxInstances: config.maxSeriesPerMetric,
     maxStreams: 10 * config.maxSeriesPerMetric,
-    expiryMs: config.workerExpirySeconds * 1000,
+    // SDKs export every 60 s by default: a shorter expiry would forget an instance between exports.
+    expiryMs: Math.max(config.workerExpirySeconds * 1000, OTLP_MIN_EXPIRY_MS),
     nowMs,
   });
   const otlp: OtlpHttpOptions = {
@@ -76,6 +87,7 @@ export async function startCollector(config: CollectorConfig, nowMs: () => numbe
     readToken: config.readToken === undefined ? undefined : new BearerToken(config.readToken),
     rateLimiter: config.rateLimitBatchesPerSecond > 0 ? new RateLimiter(config.rateLimitBatchesPerSecond, nowMs) : undefined,
     live: page.router,
+    diagnosis: diagnosisRoutes(diagnosis),
   });
 
   const server: Server = await new Promise((resolve, reject) => {
@@ -112,6 +124,7 @@ export async function startCollector(config: CollectorConfig, nowMs: () => numbe
       stopOtlpExpiry();
       throw err;
     });
+  const stopDiagnosis = diagnosis.start();
 
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -120,6 +133,7 @@ export async function startCollector(config: CollectorConfig, nowMs: () => numbe
     registry,
     aggregator,
     metricsExporter,
+    diagnosis,
     otlp: otlpRequests,
     otlpGrpcPort: grpc?.port,
     close: async () => {
@@ -128,6 +142,7 @@ export async function startCollector(config: CollectorConfig, nowMs: () => numbe
       await metricsExporter?.shutdown(Math.min(config.otlpTimeoutMs, 5000));
       stopOtlpExpiry();
       await grpc?.close();
+      stopDiagnosis();
       page.broadcaster.stop();
       await new Promise<void>((resolve) => {
         server.close(() => {

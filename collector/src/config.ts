@@ -23,6 +23,8 @@ export interface CollectorConfig extends OtlpExportConfig {
   otlpGrpcPort: number | undefined;
   /** Address the OTLP/gRPC server binds. */
   otlpGrpcHost: string;
+  /** JSON file overriding any of collector/src/diagnosis/thresholds.json; undefined = the shipped ones. */
+  diagnosisThresholds: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -125,6 +127,12 @@ const ROWS: readonly Row[] = [
     convert: nonNegativeNumber, default: 0, help: 'batches per second per client address (bursts of twice that); 0 = off' },
   { key: 'routes', flag: '--routes', env: 'ROUTES', convert: boolean, default: false,
     help: 'keep the http_route label (off by default: cardinality)' },
+  { key: 'otlpGrpcPort', flag: '--otlp-grpc-port', env: 'OTLP_GRPC_PORT', convert: integer(0, 65535), default: undefined,
+    help: 'also receive OTLP over gRPC on this port (4317 is the standard one; off by default; 0 picks a free port)' },
+  { key: 'otlpGrpcHost', flag: '--otlp-grpc-host', env: 'OTLP_GRPC_HOST', convert: text, default: '127.0.0.1',
+    help: 'address the OTLP/gRPC server binds' },
+  { key: 'diagnosisThresholds', flag: '--diagnosis-thresholds', env: 'DIAGNOSIS_THRESHOLDS', convert: text, default: undefined,
+    help: 'JSON file overriding diagnosis thresholds (any keys of the shipped thresholds.json, docs/diagnosis.md)' },
   { key: 'otlpEndpoint', flag: '--otlp-endpoint', env: 'OTLP_ENDPOINT', otelEnv: 'OTEL_EXPORTER_OTLP_ENDPOINT',
     convert: otlpEndpoint, default: undefined,
     help: 'push metrics by OTLP to this base URL (v1/metrics appended for OTLP/HTTP); export is off without an endpoint' },
@@ -150,10 +158,6 @@ const ROWS: readonly Row[] = [
   { key: 'otlpResourceAttributes', flag: '--otlp-resource-attributes', env: 'OTLP_RESOURCE_ATTRIBUTES',
     otelEnv: 'OTEL_RESOURCE_ATTRIBUTES', convert: keyValues, default: undefined,
     help: 'attributes added to every exported resource: key=value,key2=value2 (the collector\'s own win)' },
-  { key: 'otlpGrpcPort', flag: '--otlp-grpc-port', env: 'OTLP_GRPC_PORT', convert: integer(0, 65535), default: undefined,
-    help: 'also receive OTLP over gRPC on this port (4317 is the standard one; off by default; 0 picks a free port)' },
-  { key: 'otlpGrpcHost', flag: '--otlp-grpc-host', env: 'OTLP_GRPC_HOST', convert: text, default: '127.0.0.1',
-    help: 'address the OTLP/gRPC server binds' },
 ];
 
 export const ENV_PREFIX = 'WSGISCOPE_COLLECTOR_';
@@ -167,6 +171,7 @@ export function defaults(): CollectorConfig {
 export function helpText(): string {
   const lines = [
     'Usage: wsgiscope-collector [options]',
+    '       wsgiscope-collector diagnose --url URL   (print a running collector\'s findings; diagnose --help)',
     '',
     'Receives wsgiscope batches on POST /v1/batches and serves Prometheus metrics on /metrics.',
     '',

@@ -30,6 +30,8 @@ export interface AppOptions {
   live?: Router | undefined;
   /** OTLP/HTTP ingest (POST /v1/metrics, /v1/traces), when served. */
   otlp?: OtlpHttpOptions | undefined;
+  /** GET /api/diagnosis (diagnosis/routes.ts), behind the read token like /metrics. */
+  diagnosis?: Router | undefined;
   /** What /healthz reports as `version` (`python -m wsgiscope check` prints it); package.json's by default. */
   version?: string | undefined;
 }
@@ -63,6 +65,7 @@ export function createApp(options: AppOptions): express.Express {
     res.status(200).json({ status: 'ok', version, workers: options.registry.size });
   });
 
+  if (options.diagnosis !== undefined) app.use('/api/diagnosis', mayRead, options.diagnosis);
   if (options.live !== undefined) app.use(mayRead, options.live);
 
   app.use((_req: Request, res: Response) => {

@@ -142,6 +142,11 @@ jest.setTimeout(60_000);
     expect(await cellTexts('#services tbody td:first-child')).toContain(HOSTILE_SERVICE);
     expect(await cellTexts('#workers tbody td:first-child')).toContain('evil:666<b>');
     expect(await page.locator('table img, table script, table b').count()).toBe(0);
+    // The diagnosis panel: requests and no samples from the hostile service → unknown_capacity.
+    await waitFor('the hostile service in the diagnosis panel', 15_000, async () =>
+      (await cellTexts('#diagnosis li .where')).some((t) => t.startsWith(HOSTILE_SERVICE)) ? true : undefined,
+    );
+    expect(await page.locator('#diagnosis img, #diagnosis script').count()).toBe(0);
     expect(dialogs).toEqual([]);
     expect(consoleErrors).toEqual([]);
   });

@@ -2,6 +2,7 @@
 // and redraws the charts, the timeline and the tables. No framework, no inline script (the
 // page's Content-Security-Policy allows scripts from this origin only).
 import { Charts } from './charts.js';
+import { pollDiagnosis } from './diagnosis.js';
 import { fmtMs, fmtRate, fmtRatio, last } from './format.js';
 import { renderRoutes, renderServices, renderWorkers } from './tables.js';
 import { drawTimeline, renderLegend } from './timeline.js';
@@ -36,6 +37,7 @@ function tbody(id) {
 }
 
 const charts = new Charts($('charts'));
+pollDiagnosis(byId('diagnosis', HTMLUListElement), $('diagnosis-info'));
 renderLegend($('timeline-legend'));
 let updates = 0;
 /** @type {LiveSnapshot | null} */

@@ -1,0 +1,256 @@
+/**
+ * The diagnosis engine on simulated workers (real registry, aggregator and engine, injected
+ * clock): every finding appears within 15 s of its condition starting, clears within 60 s of
+ * it ending, appears once (no flapping), and does not show while the worker is healthy.
+ */
+import type { RequestRow } from '../helpers/batches';
+import type { Second, SimWorker } from './simulate';
+import { Simulation, episode, rows } from './simulate';
+
+const GTHREAD4 = { worker_class: 'gthread', capacity_threads: 4 };
+const SYNC = { worker_class: 'sync', capacity_threads: 1 };
+const GEVENT = { worker_class: 'gevent', capacity_threads: 1000, cpu_attributable: false };
+
+/** Quick requests: 10 ms, half of it on a CPU. */
+const QUICK: RequestRow = { duration_us: 10_000, app_us: 9_950, write_us: 50, cpu_us: 5_000, first_byte_us: 9_960 };
+const healthy = (): Second => ({ busy: 0.2, cpu: 0.1, rows: rows(20, QUICK) });
+const healthyGevent = (): Second => ({ busy: 2, cpu: 0.1, rows: rows(20, { ...QUICK, cpu_us: null }) });
+
+interface Case {
+  id: string;
+  workers: SimWorker[];
+  healthy: (w: number, t: number) => Second;
+  sick: (w: number, t: number) => Second;
+  severity: string;
+  localHost?: { name: string; cores: number };
+}
+
+const CASES: Case[] = [
+  {
+    id: 'capacity_exhausted',
+    workers: [{ resource: GTHREAD4 }, { resource: GTHREAD4 }],
+    healthy,
+    sick: () => ({ busy: 3.95, cpu: 0.2, oldestS: 2, queued: 6, rows: rows(2, { duration_us: 2_000_000, app_us: 1_999_000, write_us: 100, cpu_us: 1_000 }) }),
+    severity: 'critical',
+  },
+  {
+    id: 'slow_clients',
+    workers: [{ resource: SYNC }, { resource: SYNC }],
+    healthy,
+    sick: () => ({ busy: 0.95, cpu: 0.05, rows: rows(5, { duration_us: 200_000, read_us: 80_000, app_us: 55_000, write_us: 60_000, cpu_us: 20_000 }) }),
+    severity: 'critical',
+  },
+  {
+    id: 'gil_contention',
+    workers: [{ resource: GTHREAD4 }],
+    healthy,
+    sick: () => ({ busy: 3.8, cpu: 1.0, lagUs: 20_000, schedRunUs: 1_000_000, schedWaitUs: 20_000, rows: rows(10, { duration_us: 400_000, app_us: 399_000, write_us: 100, cpu_us: 100_000 }) }),
+    severity: 'warning',
+  },
+  {
+    id: 'cpu_saturated',
+    workers: [{ resource: GTHREAD4 }, { resource: GTHREAD4 }],
+    healthy: () => ({ ...healthy(), schedRunUs: 100_000, schedWaitUs: 1_000 }),
+    sick: () => ({ busy: 3.8, cpu: 0.9, schedRunUs: 900_000, schedWaitUs: 900_000, rows: rows(10, { duration_us: 400_000, app_us: 399_000, write_us: 100, cpu_us: 90_000 }) }),
+    severity: 'warning',
+  },
+  {
+    id: 'cpu_saturated',
+    // Without schedstat data: process CPU against the cores of the collector's own host.
+    workers: [{ resource: SYNC }, { resource: SYNC }, { resource: SYNC }],
+    healthy,
+    sick: () => ({ busy: 0.99, cpu: 0.95, rows: rows(5, { duration_us: 200_000, app_us: 199_900, write_us: 100, cpu_us: 130_000 }) }),
+    severity: 'warning',
+    localHost: { name: 'web-1', cores: 2 },
+  },
+  {
+    id: 'long_requests_block_short',
+    workers: [{ resource: SYNC }, { resource: SYNC }],
+    healthy,
+    sick: () => ({ busy: 0.95, cpu: 0.1, rows: [{ duration_us: 2_500_000, app_us: 2_499_000, write_us: 100, cpu_us: 2_000 }, ...rows(5, QUICK)] }),
+    severity: 'warning',
+  },
+  {
+    id: 'blocking_io',
+    workers: [{ resource: GTHREAD4 }],
+    healthy,
+    sick: () => ({ busy: 3.5, cpu: 0.05, rows: rows(7, { duration_us: 500_000, app_us: 499_000, write_us: 100, cpu_us: 5_000 }) }),
+    severity: 'info',
+  },
+  {
+    id: 'event_loop_blocked',
+    workers: [{ resource: GEVENT }],
+    healthy: healthyGevent,
+    sick: () => ({ busy: 20, cpu: 1.0, lagUs: 300_000, rows: rows(3, { duration_us: 900_000, app_us: 899_000, write_us: 100, cpu_us: null }) }),
+    severity: 'warning',
+  },
+  {
+    id: 'stuck_requests',
+    workers: [{ resource: GTHREAD4 }],
+    healthy,
+    // One request crosses 30 s in flight when the condition starts, and ends after 60 s more.
+    sick: (_w, t) => ({ ...healthy(), busy: 1.2, oldestS: 30 + (t - 30) + 1 }),
+    severity: 'warning',
+  },
+  {
+    id: 'memory_growth',
+    workers: [{ resource: GTHREAD4 }],
+    healthy,
+    sick: () => ({ ...healthy(), rssGrowth: 2 * 1048576 }),
+    severity: 'warning',
+  },
+  {
+    id: 'shim_drops',
+    workers: [{ resource: GTHREAD4 }],
+    healthy,
+    sick: () => ({ ...healthy(), dropped: 50 }),
+    severity: 'warning',
+  },
+];
+
+describe.each(CASES.map((c, i) => [`${c.id}${c.localHost ? ' (host cores)' : ''}`, i] as const))('%s', (_name, index) => {
+  const c = CASES[index]!;
+  const sim = new Simulation(c.workers, undefined, c.localHost);
+  const run = episode(sim, c.id, c.healthy, c.sick);
+
+  it('does not show while healthy', () => {
+    expect(run.before).toBe(false);
+  });
+  it('appears within 15 s of the condition starting', () => {
+    expect(run.appearedAfter).not.toBeNull();
+    expect(run.appearedAfter!).toBeLessThanOrEqual(15);
+  });
+  it('clears within 60 s of the condition ending', () => {
+    expect(run.clearedAfter).not.toBeNull();
+    expect(run.clearedAfter!).toBeLessThanOrEqual(60);
+  });
+  it('appears once (no flapping)', () => {
+    expect(run.appearances).toBe(1);
+  });
+  it(`has severity ${c.severity}`, () => {
+    expect([...run.severities]).toContain(c.severity);
+  });
+});
+
+describe('hysteresis', () => {
+  it('a utilisation hovering at the threshold raises capacity_exhausted once and keeps it', () => {
+    const sim = new Simulation([{ resource: GTHREAD4 }]);
+    let seed = 42;
+    const random = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    let appearances = 0;
+    let shown = false;
+    for (let t = 0; t < 180; t++) {
+      // 0.81 … 0.99 of capacity: the 10 s mean wanders across 0.9.
+      sim.step(() => ({ busy: 4 * (0.81 + 0.18 * random()), cpu: 0.2, rows: rows(5, QUICK) }));
+      const now = sim.ids().includes('capacity_exhausted');
+      if (now && !shown) appearances++;
+      shown = now;
+    }
+    expect(appearances).toBe(1);
+  });
+
+  it('gil_contention is not claimed when the threads wait for a core (schedstat)', () => {
+    const sim = new Simulation([{ resource: GTHREAD4 }]);
+    for (let t = 0; t < 30; t++) {
+      sim.step(() => ({ busy: 3.8, cpu: 0.9, schedRunUs: 900_000, schedWaitUs: 900_000, rows: rows(10, { duration_us: 400_000, app_us: 399_000, write_us: 100, cpu_us: 90_000 }) }));
+    }
+    expect(sim.ids()).toContain('cpu_saturated');
+    expect(sim.ids()).not.toContain('gil_contention');
+  });
+});
+
+describe('cpu_saturated needs real demand', () => {
+  it('an idle worker whose rare wake-ups wait for a core is not called saturated', () => {
+    const sim = new Simulation([{ resource: GTHREAD4 }]);
+    for (let t = 0; t < 30; t++) sim.step(() => ({ ...healthy(), schedRunUs: 20_000, schedWaitUs: 150_000 }));
+    expect(sim.ids()).toEqual([]);
+  });
+});
+
+describe('healthy control', () => {
+  it.each([
+    ['gunicorn sync', SYNC],
+    ['gunicorn gthread', GTHREAD4],
+    ['gunicorn gevent', GEVENT],
+  ])('%s under light load: no findings at all for 3 minutes', (_name, resource) => {
+    const sim = new Simulation([{ resource }, { resource }]);
+    const seen = new Set<string>();
+    for (let t = 0; t < 180; t++) {
+      sim.step(() => (resource === GEVENT ? healthyGevent() : healthy()));
+      for (const id of sim.ids()) seen.add(id);
+    }
+    expect([...seen]).toEqual([]);
+  });
+});
+
+describe('missing data: nothing invented', () => {
+  it('a fresh engine has no findings', () => {
+    const sim = new Simulation([]);
+    expect(sim.engine.report().findings).toEqual([]);
+    sim.step(() => ({}));
+    expect(sim.engine.report().findings).toEqual([]);
+    expect(sim.engine.evaluate(60).findings).toEqual([]);
+  });
+
+  it('a service whose samples never arrive: unknown_capacity (info) only, even with slow-client-like requests', () => {
+    const sim = new Simulation([{ resource: SYNC, noSamples: true }]);
+    for (let t = 0; t < 20; t++) {
+      sim.step(() => ({ rows: rows(5, { duration_us: 200_000, read_us: 80_000, app_us: 55_000, write_us: 60_000, cpu_us: 20_000 }) }));
+    }
+    const findings = sim.engine.report().findings;
+    expect(findings.map((f) => [f.id, f.severity, f.worker])).toEqual([['unknown_capacity', 'info', undefined]]);
+  });
+
+  it('a worker without a known capacity: unknown_capacity, and no utilisation finding from a guessed capacity', () => {
+    const sim = new Simulation([{ resource: { worker_class: 'uvicorn', capacity_threads: 1, capacity_source: 'default', cpu_attributable: false } }]);
+    for (let t = 0; t < 20; t++) sim.step(() => ({ busy: 30, cpu: 0.2, oldestS: 2, rows: rows(20, { ...QUICK, cpu_us: null }) }));
+    const findings = sim.engine.report().findings;
+    expect(findings.map((f) => [f.id, f.severity, f.worker])).toEqual([['unknown_capacity', 'info', 'web-1:4242']]);
+  });
+
+  it('an unbounded worker (a thread per connection, capacity null) gets no capacity finding at all', () => {
+    const sim = new Simulation([{ resource: { worker_class: '', capacity_threads: null, capacity_source: 'unbounded' } }]);
+    for (let t = 0; t < 20; t++) sim.step(() => ({ busy: 30, cpu: 0.2, rows: rows(20, QUICK) }));
+    expect(sim.ids()).toEqual([]);
+  });
+
+  it('a worker with samples but no requests: no request-based finding', () => {
+    const sim = new Simulation([{ resource: GTHREAD4 }]);
+    for (let t = 0; t < 20; t++) sim.step(() => ({ busy: 3.9, cpu: 1.0 }));
+    // Busy with no completed request: capacity is exhausted, but nothing about why.
+    expect(sim.ids()).toEqual(['capacity_exhausted']);
+  });
+
+  it('an expired worker takes its findings with it within 60 s', () => {
+    const sim = new Simulation([{ resource: GTHREAD4 }]);
+    for (let t = 0; t < 20; t++) sim.step(() => ({ busy: 0.5, dropped: 5, rows: rows(5, QUICK) }));
+    expect(sim.ids()).toEqual(['shim_drops']);
+    for (let t = 0; t < 60; t++) {
+      sim.nowMs += 1000;
+      sim.p.registry.expire();
+      sim.engine.tick();
+    }
+    expect(sim.ids()).toEqual([]);
+  });
+});
+
+describe('evaluate(window)', () => {
+  it('judges the window it is given, statelessly', () => {
+    const sim = new Simulation([{ resource: GTHREAD4 }]);
+    for (let t = 0; t < 30; t++) sim.step(() => ({ busy: 3.95, cpu: 0.2, oldestS: 2, rows: rows(2, { duration_us: 2_000_000, app_us: 1_999_000, write_us: 100, cpu_us: 1_000 }) }));
+    for (let t = 0; t < 10; t++) sim.step(healthy);
+    expect(sim.engine.evaluate(8).findings.map((f) => f.id)).toEqual([]);
+    // 25 s at 99 % and 10 s at 5 %: 72 % busy over 35 s, mostly waiting.
+    const over35 = sim.engine.evaluate(35);
+    expect(over35.mode).toBe('window');
+    expect(over35.window_seconds).toBe(35);
+    const ids = over35.findings.map((f) => f.id);
+    expect(ids).toContain('blocking_io');
+    expect(ids).not.toContain('capacity_exhausted');
+    // The longest window is bounded by what is kept.
+    expect(sim.engine.evaluate(1e9).window_seconds).toBe(sim.engine.retentionSeconds);
+  });
+});
