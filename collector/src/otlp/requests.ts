@@ -39,6 +39,13 @@ export const DURATION_METRICS: ReadonlyMap<string, string> = new Map([
 const STABLE_METRIC = 'http.server.request.duration';
 const OLD_METRIC = 'http.server.duration';
 
+/**
+ * OTLP instances and streams are kept at least this long without news, whatever
+ * --worker-expiry-seconds says: SDKs export every 60 s by default (OTEL_METRIC_EXPORT_INTERVAL),
+ * and a stream forgotten between two exports loses the increase up to its next point.
+ */
+export const OTLP_MIN_EXPIRY_MS = 300_000;
+
 /** What one export request brought: items refused (partial success) and why. */
 export interface OtlpOutcome {
   /** Data points or spans that were counted. */
