@@ -20,9 +20,6 @@ import { createApp } from './server';
 import { liveRoutes } from './live/routes';
 import { LiveState } from './live/state';
 import { WorkerRegistry } from './workers/registry';
-import { startOtlpGrpc } from './otlp/grpc';
-import type { OtlpHttpOptions } from './otlp/http';
-import { OTLP_MIN_EXPIRY_MS, OtlpRequests } from './otlp/requests';
 import { exportTarget } from './otlp/export/endpoint';
 import { MetricsExporter } from './otlp/export/exporter';
 import { ExportStats } from './otlp/export/sender';
@@ -37,10 +34,6 @@ import { cpus, hostname } from 'node:os';
 export interface RunningCollector {
   url: string;
   registry: WorkerRegistry;
-  /** OTLP ingest's state (instances, streams). */
-  otlp: OtlpRequests;
-  /** The OTLP/gRPC port, when --otlp-grpc-port is set. */
-  otlpGrpcPort: number | undefined;
   /** OTLP ingest's state (instances, streams). */
   otlp: OtlpRequests;
   /** The OTLP/gRPC port, when --otlp-grpc-port is set. */
@@ -84,21 +77,6 @@ export async function startCollector(config: CollectorConfig, nowMs: () => numbe
     rateLimiter: config.rateLimitBatchesPerSecond > 0 ? new RateLimiter(config.rateLimitBatchesPerSecond, nowMs) : undefined,
     observer: self,
   };
-  // OTLP ingest: same limits as /v1/batches (its own rate budget), same guard and expiry.
-  const otlpRequests = new OtlpRequests(aggregator, {
-    maxInstances: config.maxSeriesPerMetric,
-    maxStreams: 10 * config.maxSeriesPerMetric,
-    // SDKs export every 60 s by default: a shorter expiry would forget an instance between exports.
-    expiryMs: Math.max(config.workerExpirySeconds * 1000, OTLP_MIN_EXPIRY_MS),
-    nowMs,
-  });
-  const otlp: OtlpHttpOptions = {
-    requests: otlpRequests,
-    maxBodyBytes: config.maxBodyBytes,
-    token: config.token === undefined ? undefined : new BearerToken(config.token),
-    rateLimiter: config.rateLimitBatchesPerSecond > 0 ? new RateLimiter(config.rateLimitBatchesPerSecond, nowMs) : undefined,
-    observer: self,
-  };
   const app = createApp({
     registry,
     exposition,
@@ -119,15 +97,6 @@ export async function startCollector(config: CollectorConfig, nowMs: () => numbe
     s.once('error', reject);
   });
   const stopExpiry = registry.startExpiry();
-  const stopOtlpExpiry = otlpRequests.startExpiry();
-  const grpc = config.otlpGrpcPort === undefined
-    ? undefined
-    : await startOtlpGrpc({ ...otlp, host: config.otlpGrpcHost, port: config.otlpGrpcPort }).catch((err: unknown) => {
-      server.close();
-      stopExpiry();
-      stopOtlpExpiry();
-      throw err;
-    });
   const metricsTarget = exportTarget(config, 'metrics');
   let metricsExporter: MetricsExporter | undefined;
   if (metricsTarget !== undefined) {
@@ -167,12 +136,8 @@ export async function startCollector(config: CollectorConfig, nowMs: () => numbe
     diagnosis,
     otlp: otlpRequests,
     otlpGrpcPort: grpc?.port,
-    otlp: otlpRequests,
-    otlpGrpcPort: grpc?.port,
     close: async () => {
       stopExpiry();
-      stopOtlpExpiry();
-      await grpc?.close();
       // A last export while everything is still there; bounded so a dead receiver cannot hold the stop.
       await metricsExporter?.shutdown(Math.min(config.otlpTimeoutMs, 5000));
       stopOtlpExpiry();
