@@ -43,7 +43,8 @@ function info(worker: WorkerCounters): FamilyValue {
       capacity_source: r.capacity_source,
       capacity_processes: r.capacity_processes === null ? '' : String(r.capacity_processes),
       // What the server told when a configured capacity overrides it (they may disagree).
-      detected_capacity: r.detected_capacity_threads === null ? '' : String(r.detected_capacity_threads),
+      // (typeof: a version 1 resource admitted without the decoder has no such field at all.)
+      detected_capacity: typeof r.detected_capacity_threads === 'number' ? String(r.detected_capacity_threads) : '',
     },
     value: 1,
   };
@@ -108,6 +109,14 @@ export function workerFamilies(aggregator: Aggregator): Family[] {
       }
       return values;
     }),
+    // Linux schedstat (protocol v2): time the worker's threads ran on a CPU, and time they were
+    // runnable but waited in the run queue (a busy host, a CPU limit); only workers that send it.
+    counter('wsgi_worker_sched_run_seconds_total',
+      'Time the worker process\'s threads ran on a CPU (Linux schedstat).',
+      perWorker(aggregator, (w) => (w.schedRunUs === null ? null : w.schedRunUs / 1e6))),
+    counter('wsgi_worker_sched_wait_seconds_total',
+      'Time the worker process\'s threads were runnable but waited for a CPU in the run queue (Linux schedstat).',
+      perWorker(aggregator, (w) => (w.schedWaitUs === null ? null : w.schedWaitUs / 1e6))),
     gauge('wsgi_worker_resident_memory_bytes', 'Resident set size of the worker process at the last sample.',
       sampled(aggregator, (s) => s.rss_bytes)),
     new Family('wsgi_worker_sampler_lag_seconds',

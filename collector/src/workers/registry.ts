@@ -70,6 +70,14 @@ export interface SampleDelta {
   readonly utilization: number | null;
   /** CPU seconds per second over the interval; null for an empty interval. */
   readonly cpuCores: number | null;
+  /**
+   * How much the process's threads ran on a CPU (`sched_run_us`) and waited runnable in the
+   * run queue (`sched_wait_us`) over the interval, µs; null when this reading (protocol v2,
+   * Linux) or the previous one of the instance does not carry the field. Never negative: a
+   * total that went backwards (a thread exited with its time) adds nothing.
+   */
+  readonly schedRunUs: number | null;
+  readonly schedWaitUs: number | null;
 }
 
 /** What a consumer hears; every method is optional. Called synchronously, in this order per batch. */
@@ -131,10 +139,16 @@ export function workerKey(resource: Resource): string {
   return `${String(resource.service_name.length)}:${resource.service_name}${resource.worker}`;
 }
 
-type Reading = Pick<Sample, 'time_unix_us' | CumulativeField>;
+type Reading = Pick<Sample, 'time_unix_us' | CumulativeField | 'sched_run_us' | 'sched_wait_us'>;
 
 function zeroReading(timeUs: number): Reading {
   return { time_unix_us: timeUs, busy_thread_us: 0, cpu_user_us: 0, cpu_system_us: 0, dropped_records: 0, gc_collections: 0 };
+}
+
+/** The increase of an optional cumulative field; null when either reading lacks it. */
+function schedIncrease(now: number | null | undefined, before: number | null | undefined): number | null {
+  if (now === undefined || now === null || before === undefined || before === null) return null;
+  return Math.max(0, now - before);
 }
 
 class HeldWorker implements Worker {
@@ -176,6 +190,7 @@ class HeldWorker implements Worker {
 
   /** The increases since the previous reading; undefined for a reading older than it. */
   delta(sample: Sample): SampleDelta | undefined {
+    const first = this.previous === undefined;
     const before = this.previous ?? zeroReading(this.instanceStartUs);
     if (sample.time_unix_us < before.time_unix_us) return undefined;
     // Spelled out (not a loop over CUMULATIVE_FIELDS): one object shape, on every batch's path.
@@ -188,6 +203,10 @@ class HeldWorker implements Worker {
     };
     this.previous = sample;
     this.latest = sample;
+    // The instance's start counts as a reading of 0 (as for the other counters); a previous
+    // reading without the field gives no baseline.
+    const schedRunUs = schedIncrease(sample.sched_run_us, first ? 0 : before.sched_run_us);
+    const schedWaitUs = schedIncrease(sample.sched_wait_us, first ? 0 : before.sched_wait_us);
     const intervalUs = sample.time_unix_us - before.time_unix_us;
     let utilization: number | null = null;
     let cpuCores: number | null = null;
@@ -198,7 +217,7 @@ class HeldWorker implements Worker {
       this.utilization = utilization;
       this.cpuCores = cpuCores;
     }
-    return { sample, fromUs: before.time_unix_us, toUs: sample.time_unix_us, increase, utilization, cpuCores };
+    return { sample, fromUs: before.time_unix_us, toUs: sample.time_unix_us, increase, utilization, cpuCores, schedRunUs, schedWaitUs };
   }
 }
 

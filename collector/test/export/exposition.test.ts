@@ -28,6 +28,8 @@ const CATALOGUE: readonly [string, string][] = [
   ['wsgi_shim_dropped_records_total', 'counter'],
   ['wsgi_listen_queue_connections', 'gauge'],
   ['wsgi_listen_queue_limit_connections', 'gauge'],
+  ['wsgi_worker_sched_run_seconds_total', 'counter'],
+  ['wsgi_worker_sched_wait_seconds_total', 'counter'],
 ];
 
 const START = 1767225600000000;

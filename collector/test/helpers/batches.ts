@@ -89,9 +89,12 @@ export interface BatchParts {
 export function batch(parts: BatchParts = {}): Batch {
   const base = basicBatch();
   const version = parts.version ?? 1;
+  // A version 1 batch as sent (no detected_capacity_threads: the schema refuses it), which the
+  // decoder would bring to the version 2 shape; a version 2 batch with every field.
+  const resource = version === 2 ? { ...base.resource, detected_capacity_threads: null, ...parts.resource } : { ...base.resource, ...parts.resource };
   const b: Batch = {
     protocol_version: version,
-    resource: { ...base.resource, detected_capacity_threads: null, ...parts.resource },
+    resource,
     seq: parts.seq ?? 0,
     requests: columns(parts.rows ?? [], parts.withRoutes ?? false, version === 2),
     samples: parts.samples ?? [],
