@@ -223,6 +223,43 @@ def test_uwsgi_style_file_wrapper_function_keeps_the_file_object() -> None:
     assert cols["bytes_out"] == [7000] and cols["error"] == [None]
 
 
+class SlotStream:
+    """Like mod_wsgi's C Stream: no instance attributes; close() closes the wrapped file."""
+
+    __slots__ = ("blksize", "filelike")
+
+    def __init__(self, filelike: Any, blksize: int = 8192) -> None:
+        self.filelike, self.blksize = filelike, blksize
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(lambda: self.filelike.read(self.blksize), b"")
+
+    def close(self) -> None:
+        self.filelike.close()
+
+
+def test_file_wrapper_without_attributes_is_kept_and_measured_through_its_file() -> None:
+    with tempfile.NamedTemporaryFile(delete=False) as handle:
+        handle.write(b"m" * 9000)
+    opened = open(handle.name, "rb")  # noqa: SIM115
+
+    def app(environ: Any, start_response: Any) -> Iterable[bytes]:
+        start_response("200 OK", [])
+        wrapped: Iterable[bytes] = environ["wsgi.file_wrapper"](opened)
+        return wrapped
+
+    mw, _, transport = instrumented(app)
+    environ = make_environ()
+    environ["wsgi.file_wrapper"] = SlotStream
+    response = call(mw, environ)
+    os.unlink(handle.name)
+    assert type(response.returned) is SlotStream  # mod_wsgi's sendfile checks the type
+    assert len(response.body) == 9000 and opened.closed
+    cols = columns(mw, transport)
+    assert cols["bytes_out"] == [9000] and cols["error"] == [None]
+    assert mw.agent.occupancy.snapshot(0).active_requests == 0
+
+
 def test_generators_are_still_wrapped_under_a_file_wrapper_function() -> None:
     mw, _, transport = instrumented(fixtureapps.returning(fixtureapps.Counted([b"ab", b"c"])))
     environ = make_environ()

@@ -44,8 +44,13 @@ def test_capacity_detected_and_every_request_counted_once(
     assert infos, s.text
     for info in infos:
         labels = info.labels
+        source = "detected" if deployment.expect_threads else "unbounded"
         assert (labels["server"], labels["worker_class"], labels["capacity_source"]) == (
-            deployment.expect_server, deployment.expect_worker_class, "detected"), labels
+            deployment.expect_server, deployment.expect_worker_class, source), labels
         assert labels["capacity_processes"] == str(deployment.expect_processes), labels
     threads = s.by_worker("wsgi_worker_threads", service_name=service)
+    if deployment.expect_threads is None:  # a thread per connection: no capacity to show
+        assert threads == {}, threads
+        assert {i.labels["capacity_source"] for i in infos} == {"unbounded"}
+        return
     assert set(threads.values()) == {deployment.expect_threads}, threads

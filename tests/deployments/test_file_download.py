@@ -21,14 +21,14 @@ from typing import Any, Callable, List
 
 import pytest
 
-from tests.deployments.deploy import ALL, DOWNLOAD_BYTES, SERVICES, Deployment
+from tests.deployments.deploy import ALL, DOWNLOAD_BYTES, SERVICES, Deployment, download_file
 from tests.e2e.support.metrics import Scrape, scrape
 from tests.e2e.support.processes import Collector, Command
 from tests.e2e.support.waiting import poll_until
 
 DOWNLOADS = 9
-SENDFILE_SERVERS = {"gunicorn-gthread", "gunicorn-sync", "uwsgi-threads"}
-CASES = [d for d in ALL if d.name in SENDFILE_SERVERS | {"waitress", "cheroot"}]
+SENDFILE_SERVERS = {"gunicorn-gthread", "gunicorn-sync", "uwsgi-threads", "mod_wsgi-express"}
+CASES = [d for d in ALL if d.name in SENDFILE_SERVERS | {"waitress", "cheroot", "granian"}]
 STRACE = shutil.which("strace")
 
 
@@ -59,7 +59,7 @@ def test_file_download_keeps_the_servers_fast_path(
         prefix: List[Any] = [STRACE, "-f", "--seccomp-bpf", "-qq", "-e", "trace=sendfile",
                              "-o", str(log)]
         servers[shim] = (serve(deployment, collector.url, shim=shim, prefix=prefix), log)
-    expected = (tmp_path / "download.bin").read_bytes()
+    expected = download_file().read_bytes()
     assert len(expected) == DOWNLOAD_BYTES
     digest = hashlib.sha256(expected).hexdigest()
     times: dict[bool, list[float]] = {True: [], False: []}

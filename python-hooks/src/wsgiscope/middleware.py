@@ -15,7 +15,9 @@ and last moments and its ``traceparent``, for a span tree (:func:`wsgiscope.trac
 that work happens only for those requests, after they ended.
 
 ``wsgi.file_wrapper`` responses are returned as the very object the app returned, so servers
-keep their sendfile fast path; we hook its ``close`` attribute instead. A file wrapper is either
+keep their sendfile fast path; we hook its ``close`` attribute instead (or, where the
+wrapper takes no attributes, like mod_wsgi's, the wrapped file's ``close``, which the wrapper
+calls). A file wrapper is either
 a class (gunicorn, waitress, mod_wsgi: the response is an instance of it) or, under uWSGI, a
 function that returns the file itself and sends it with sendfile() only when the app returns
 that same object: a response that is a file (it has ``fileno``) is therefore passed through
@@ -181,7 +183,15 @@ class _Request:
         try:
             result.close = self.close
         except Exception:
-            return False
+            # a wrapper type without instance attributes (mod_wsgi's C Stream): its close()
+            # closes the file it wraps, so hook the file's close instead
+            try:
+                filelike = result.filelike
+                original = filelike.close
+                filelike.close = self.close
+            except Exception:
+                return False
+            self.inner_close = original
         self.file = True
         self.bytes_out = _file_bytes(result, self.headers)
         return True
