@@ -176,7 +176,7 @@ def test_real_collector_receives_names_attributes_exact_counts_and_forgets_an_ex
         service = {json.dumps(p.resource, sort_keys=True) for p in every if p.metric == "http.server.request.duration"}
         assert len(service) == 1
         service_resource = json.loads(service.pop())
-        assert service_resource["service.name"] == "e2e" and service_resource["wsgi.server"] == "gunicorn"
+        assert service_resource["service.name"] == "e2e" and service_resource["webengine.name"] == "gunicorn"
         assert service_resource["deployment.environment.name"] == "otlp-test"
         assert "process.pid" not in service_resource and service_resource["host.name"]
         pids = worker_pids(got.message)
@@ -187,7 +187,7 @@ def test_real_collector_receives_names_attributes_exact_counts_and_forgets_an_ex
         for p in every:
             if "process.pid" in p.resource:
                 r = p.resource
-                assert r["service.name"] == "e2e" and r["wsgi.server"] == "gunicorn" and r["wsgi.worker.class"]
+                assert r["service.name"] == "e2e" and r["webengine.name"] == "gunicorn" and r["wsgi.worker.class"]
                 assert r["service.instance.id"] == f"{r['host.name']}:{r['process.pid']}"
                 assert r["deployment.environment.name"] == "otlp-test"
         threads = [p.value for p in every if p.metric == "wsgi.worker.threads"]
@@ -292,3 +292,30 @@ def test_refused_exports_are_dropped_and_counted(
     assert s.total("wsgiscope_collector_otlp_export_requests_total", signal="metrics", outcome="retried") == 0
     rejected = s.total("wsgiscope_collector_otlp_export_dropped_items_total", signal="metrics", reason="rejected")
     assert rejected == dropped * per_request
+
+
+def test_a_wsgiscope_collector_counts_what_another_exports_once(tmp_path: Path, collectors: List[Collector]) -> None:
+    """A per-host collector exporting to a gateway collector's own OTLP ingest: the gateway's
+    request series carry the same counts, service and server (webengine.name), and the cumulative
+    exports that keep coming are not counted twice."""
+    (tmp_path / "gateway").mkdir()
+    (tmp_path / "edge").mkdir()
+    gateway = start_exporting_collector(tmp_path / "gateway", {})
+    collectors.append(gateway)
+    edge = start_exporting_collector(tmp_path / "edge", {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": gateway.url,
+        "OTEL_METRIC_EXPORT_INTERVAL": "300",
+    })
+    collectors.append(edge)
+    expected = post_vector(edge)
+
+    def counts() -> Dict[int, int]:
+        s = scrape(gateway.url)
+        series = s.select("http_server_request_duration_seconds_count", service_name="shop", server="gunicorn")
+        return {int(x.labels["http_response_status_code"]): int(x.value) for x in series}
+
+    wait_for(lambda: counts() == expected, 30, f"the gateway to count {expected}")
+    sent_before = scrape(edge.url).total("wsgiscope_collector_otlp_export_requests_total", outcome="sent")
+    wait_for(lambda: scrape(edge.url).total("wsgiscope_collector_otlp_export_requests_total", outcome="sent")
+             >= sent_before + 3, 30, "three more exports")
+    assert counts() == expected

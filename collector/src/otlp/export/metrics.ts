@@ -188,8 +188,8 @@ export function workerResource(counters: WorkerCounters): KeyValue[] {
     stringAttr('host.name', r.host),
     intAttr('process.pid', r.pid),
     stringAttr('process.runtime.version', r.python_version),
-    stringAttr('wsgi.server', r.server),
-    stringAttr('wsgi.server.version', r.server_version),
+    stringAttr('webengine.name', r.server),
+    stringAttr('webengine.version', r.server_version),
     stringAttr('wsgi.worker.class', r.worker_class),
     stringAttr('wsgi.worker.capacity.source', r.capacity_source),
     stringAttr('wsgiscope.shim.version', r.shim_version),
@@ -262,7 +262,7 @@ export function metricsRequest(input: MetricsInput): ExportMetricsServiceRequest
     for (const [server, series] of byServer) {
       const metrics = requestMetrics(series, collectorStart, now);
       if (metrics.length === 0) continue;
-      const own = [stringAttr('service.name', service), stringAttr('host.name', input.hostName), stringAttr('wsgi.server', server)];
+      const own = [stringAttr('service.name', service), stringAttr('host.name', input.hostName), stringAttr('webengine.name', server)];
       resourceMetrics.push({ resource: { attributes: withExtras(own, extras) }, scopeMetrics: [{ scope, metrics }] });
     }
   }

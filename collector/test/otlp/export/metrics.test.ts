@@ -69,7 +69,7 @@ describe('metricsRequest', () => {
     const request = convert(fed);
     const service = serviceResource(request, 'shop');
     expect(service).toBeDefined();
-    expect(attrs(service!.resource.attributes)).toEqual({ 'service.name': 'shop', 'host.name': 'collector-host', 'wsgi.server': 'gunicorn' });
+    expect(attrs(service!.resource.attributes)).toEqual({ 'service.name': 'shop', 'host.name': 'collector-host', 'webengine.name': 'gunicorn' });
     const metrics = metricsOf(service!);
     const duration = metrics.get('http.server.request.duration') as HistogramMetric;
     expect(duration.unit).toBe('s');
@@ -129,10 +129,10 @@ describe('metricsRequest', () => {
       'service.instance.id': 'web-1:4242',
       'host.name': 'web-1',
       'process.pid': '4242',
-      'wsgi.server': 'gunicorn',
+      'webengine.name': 'gunicorn',
     });
     expect(typeof resource['wsgi.worker.class']).toBe('string');
-    expect(typeof resource['wsgi.server.version']).toBe('string');
+    expect(typeof resource['webengine.version']).toBe('string');
     expect(worker.resource.attributes.find((a) => a.key === 'process.pid')!.value).toEqual({ intValue: '4242' });
     const metrics = metricsOf(worker);
     const time = microsToNanos(START_US + 2_000_000);
