@@ -363,3 +363,27 @@ def test_fuzzed_otlp_is_refused_or_partly_accepted_and_valid_requests_in_between
     print(f"otlp fuzz: {sum(answers.values())} HTTP answers {dict(answers)}, gRPC {dict(grpc_codes)}, "
           f"{rounds} control rounds counted exactly")
 
+
+
+def test_the_cardinality_guard_holds_for_otlp_series(start_otlp_collector: Callable[..., OtlpCollector]) -> None:
+    """OTLP label sets share the shim's guard: past --max-series-per-metric, new label sets go to
+    the `_overflow` series and are counted as overflows; nothing is lost from the totals."""
+    collector = start_otlp_collector("--max-series-per-metric", "3")
+    request = control_traces(1)
+    spans = request.resource_spans[0].scope_spans[0].spans
+    template = trace_pb2.Span()
+    template.CopyFrom(spans[0])
+    del spans[:]
+    for status in range(200, 210):
+        span = spans.add()
+        span.CopyFrom(template)
+        span.attributes[1].value.int_value = status
+    for transport in ("protobuf", "json"):
+        body = request.SerializeToString() if transport == "protobuf" else to_json(request)
+        answer = post(collector.url, body, PB if transport == "protobuf" else JSON, path="/v1/traces")
+        assert answer.status == 200, answer
+    page = scrape(collector.url)
+    counts = {s.labels["http_response_status_code"]: s.value
+              for s in page.select("http_server_request_duration_seconds_count", service_name="control-spans")}
+    assert counts == {"200": 2.0, "201": 2.0, "202": 2.0, "_overflow": 14.0}, counts
+    assert page.total("wsgiscope_collector_cardinality_overflows_total", kind="request_records") == 14.0
