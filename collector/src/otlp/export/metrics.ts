@@ -55,7 +55,7 @@ export const OTLP_METRICS = {
   responseBody: spec('http.server.response.body.size', 'By', 'Size of HTTP server response bodies: bytes of the response iterable plus write() calls.'),
   queue: spec('wsgi.request.queue.duration', 's', 'Time from the front end stamp (X-Request-Start / X-Queue-Start) to the start of the request.'),
   phase: spec('wsgi.request.phase.duration', 's',
-    'Time spent per request phase (wsgi.request.phase): read_body, app, first_byte, write.'),
+    'Time spent per request phase (wsgi.request.phase), as wsgi_request_phase_duration_seconds on /metrics.'),
   cpu: spec('wsgi.request.cpu.time', 's', 'Thread CPU time used by a request (absent where CPU is not attributable).'),
   activeRequests: spec('http.server.active_requests', '{request}', 'Requests in flight in the worker at its last sample.'),
   threads: spec('wsgi.worker.threads', '{thread}', 'Capacity: threads (or greenlets) the worker can run requests on at once.'),
