@@ -40,6 +40,18 @@ export function seeded(seed) {
 
 /** @param {number[]} xs */
 /** @typedef {Extract<import('@wsgiscope/protocol').DecodeResult, { ok: true }>['batch']} Batch a decoded batch */
+/**
+ * A version 1 batch as sent (the benches' load): no detected_capacity_threads, no gen_us.
+ * @typedef {Omit<Batch, 'resource'> & { resource: Omit<Batch['resource'], 'detected_capacity_threads'> }} BatchV1Wire
+ */
+
+/**
+ * A version 1 batch as the decoder hands it on (detected_capacity_threads null), for feeding
+ * the worker registry directly.
+ * @param {BatchV1Wire} batch
+ * @returns {Batch}
+ */
+export const asDecoded = (batch) => ({ ...batch, resource: { ...batch.resource, detected_capacity_threads: null } });
 
 /** @param {number[]} xs */
 export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

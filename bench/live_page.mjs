@@ -10,7 +10,7 @@
 // 2. snapshot: 200 workers x 10,000 records/s in all (50 per worker per second, 1 % of them
 //    long) for 30 simulated seconds on a fake clock, then the size and build time of one
 //    snapshot (what the SSE stream sends each second) and one SSE frame.
-import { arg, built, median, seeded } from './_common.mjs';
+import { arg, asDecoded, built, median, seeded } from './_common.mjs';
 
 const { decodeBatch } = /** @type {typeof import('@wsgiscope/protocol')} */ (built('packages/protocol/dist/index.js'));
 const { Aggregator } = /** @type {typeof import('../collector/src/aggregate/aggregator.js')} */ (built('collector/dist/aggregate/aggregator.js'));
@@ -29,7 +29,7 @@ const rand = seeded(7);
  * @param {number} records
  * @param {number} endUs
  * @param {number} threads
- * @returns {import('./_common.mjs').Batch}
+ * @returns {import('./_common.mjs').BatchV1Wire}
  */
 function batchObject(worker, seq, records, endUs, threads) {
   /** @type {import('@wsgiscope/protocol').RequestColumns} */
@@ -134,7 +134,7 @@ if (live === undefined) throw new Error('collectorState(true) made no live state
 const batches = [];
 for (let s = 0; s < 30; s++) {
   nowMs += 1000;
-  for (let w = 0; w < WORKERS; w++) batches.push(batchObject(w, s, PER_WORKER_PER_S, nowMs * 1000, 4));
+  for (let w = 0; w < WORKERS; w++) batches.push(asDecoded(batchObject(w, s, PER_WORKER_PER_S, nowMs * 1000, 4)));
 }
 nowMs -= 30_000;
 let fed = 0;

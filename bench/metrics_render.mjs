@@ -36,7 +36,7 @@ function batch(w) {
       service_name: `svc-${w % SERVICES}`, server: 'gunicorn', server_version: '23.0.0', worker_class: 'gthread',
       python_version: '3.11.7', shim_version: '0.1.0', host: `host-${w % 20}`, pid: 1000 + w,
       worker: `host-${w % 20}:${1000 + w}`, started_unix_us: 1767225600000000, capacity_threads: 4,
-      capacity_processes: 10, capacity_source: 'detected', cpu_attributable: true,
+      capacity_processes: 10, capacity_source: 'detected', detected_capacity_threads: null, cpu_attributable: true,
     },
     seq: 0,
     requests: {
