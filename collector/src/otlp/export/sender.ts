@@ -159,8 +159,9 @@ export class ExportQueue<P> {
   }
 
   /**
-   * Stop taking requests, give the queue up to `timeoutMs` to empty (a retry wait is cut short
-   * then: one last attempt, no more), then drop what is left as `shutdown`.
+   * Stop taking requests and give the queue up to `timeoutMs` to empty. At the deadline a retry
+   * wait is cut short (the request being sent gets one last attempt, no more) and the requests
+   * still waiting are dropped as `shutdown`; so it ends within `timeoutMs` plus one attempt.
    */
   async drain(timeoutMs: number): Promise<void> {
     this.closed = true;
@@ -191,6 +192,10 @@ export class ExportQueue<P> {
     for (;;) {
       const payload = this.waiting.shift();
       if (payload === undefined) return;
+      if (this.stop.signal.aborted) {
+        this.drop(payload, 'shutdown', 'the exporter shut down before it was sent');
+        continue;
+      }
       this.updateQueued();
       await this.deliver(payload);
     }

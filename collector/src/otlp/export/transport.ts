@@ -14,6 +14,7 @@ import { gzipSync } from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { COLLECTOR_VERSION } from '../../version';
+import { decodeOtlp } from '../decode';
 import { TO_OBJECT, otlpTypes } from '../proto';
 import type { ExportTarget } from './endpoint';
 import type { ExportMetricsServiceRequest } from './model';
@@ -41,6 +42,25 @@ export function metricsCodec(): SignalCodec<ExportMetricsServiceRequest> {
     responseType: types.exportMetricsResponse,
     rejectedField: 'rejectedDataPoints',
     grpcPath: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+  };
+}
+
+/**
+ * Traces (the traces of slow requests): the payload is an ExportTraceServiceRequest in OTLP/JSON
+ * form (hex trace and span ids), sent as it is for http/json; for protobuf the ids become bytes
+ * the way OTLP ingest reads OTLP/JSON (../decode.ts), then the official definitions encode it.
+ */
+export function tracesCodec(): SignalCodec<object> {
+  const types = otlpTypes();
+  return {
+    protobuf: (payload) => {
+      const message = decodeOtlp('traces', 'json', Buffer.from(JSON.stringify(payload), 'utf8'));
+      return types.exportTraceRequest.encode(types.exportTraceRequest.fromObject(message)).finish();
+    },
+    json: (payload) => JSON.stringify(payload),
+    responseType: types.exportTraceResponse,
+    rejectedField: 'rejectedSpans',
+    grpcPath: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
   };
 }
 

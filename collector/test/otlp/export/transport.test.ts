@@ -12,7 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import type { ExportTarget, OtlpProtocol } from '../../../src/otlp/export/endpoint';
 import type { ExportMetricsServiceRequest } from '../../../src/otlp/export/model';
-import { OtlpGrpcTransport, OtlpHttpTransport, grpcRetryDelayMs, metricsCodec, retryAfterMs } from '../../../src/otlp/export/transport';
+import { OtlpGrpcTransport, OtlpHttpTransport, grpcRetryDelayMs, metricsCodec, retryAfterMs, tracesCodec } from '../../../src/otlp/export/transport';
 import { TO_OBJECT, otlpTypes } from '../../../src/otlp/proto';
 
 const REQUEST: ExportMetricsServiceRequest = {
@@ -278,5 +278,28 @@ describe('OtlpGrpcTransport', () => {
     } finally {
       transport.close();
     }
+  });
+});
+
+describe('tracesCodec', () => {
+  it('encodes OTLP/JSON spans (hex ids) so the official definitions decode the same ids', () => {
+    const traceId = '0af7651916cd43dd8448eb211c80319c';
+    const spanId = 'b7ad6b7169203331';
+    const payload = {
+      resourceSpans: [{
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'shop' } }] },
+        scopeSpans: [{
+          scope: { name: 'wsgiscope-collector' },
+          spans: [{ traceId, spanId, parentSpanId: '00f067aa0ba902b7', name: 'GET /', kind: 2, startTimeUnixNano: '1767225600000000000', endTimeUnixNano: '1767225601500000000' }],
+        }],
+      }],
+    };
+    const type = otlpTypes().exportTraceRequest;
+    const decoded = type.toObject(type.decode(tracesCodec().protobuf(payload)), { longs: String, bytes: String });
+    const span = (decoded as { resourceSpans: { scopeSpans: { spans: Record<string, string>[] }[] }[] }).resourceSpans[0]!.scopeSpans[0]!.spans[0]!;
+    expect(Buffer.from(span.traceId!, 'base64').toString('hex')).toBe(traceId);
+    expect(Buffer.from(span.spanId!, 'base64').toString('hex')).toBe(spanId);
+    expect(span.endTimeUnixNano).toBe('1767225601500000000');
+    expect(JSON.parse(tracesCodec().json(payload))).toEqual(payload);
   });
 });
