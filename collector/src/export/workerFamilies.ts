@@ -1,6 +1,8 @@
 /**
  * The per-worker families of the catalogue: one series per worker the registry holds (labels
- * service_name, server, worker); a worker's series vanish when the registry forgets it.
+ * service_name, server, host, worker); a worker's series vanish when the registry forgets it.
+ * `host` is the resource's host (the shim's WSGISCOPE_HOST, else the machine's name): the host
+ * part of `worker`, as its own label so that PromQL can `sum by (host)` across collectors.
  * Counters come from the aggregator's `WorkerCounters`, gauges from the registry's last reading.
  */
 import type { ListenSocket, Sample } from '@wsgiscope/protocol';
@@ -13,7 +15,7 @@ import { Family, histogramLines } from './family';
 
 function workerLabels(counters: WorkerCounters): Labels {
   const r = counters.worker.resource;
-  return { service_name: r.service_name, server: r.server, worker: r.worker };
+  return { service_name: r.service_name, server: r.server, host: r.host, worker: r.worker };
 }
 
 function perWorker(aggregator: Aggregator, valueOf: (counters: WorkerCounters) => number | null): () => FamilyValue[] {

@@ -117,6 +117,16 @@ describe.each(FORMATS)('Exposition in %s format', (format) => {
     expect(valueOf(parsed, 'wsgi_worker_info', { ...w, worker_class: 'gthread', capacity_source: 'detected', capacity_processes: '2', server_version: '23.0.0', python_version: '3.11.7', shim_version: '0.1.0' })).toBe(1);
   });
 
+  it('labels every per-worker series with the resource\'s host, so PromQL can sum by (host)', async () => {
+    const { parsed } = await scrape(format, fedAggregator());
+    const perWorker = parsed.lines.filter((line) => 'worker' in line.labels);
+    expect(perWorker.length).toBeGreaterThan(10);
+    for (const line of perWorker) expect({ name: line.name, host: line.labels['host'] }).toEqual({ name: line.name, host: 'web-1' });
+    const requestSeries = parsed.lines.filter((line) => line.name.startsWith('http_server_request_duration_seconds'));
+    expect(requestSeries.length).toBeGreaterThan(0);
+    expect(requestSeries.every((line) => !('host' in line.labels))).toBe(true);
+  });
+
   it('drops a worker\'s series once it expires', async () => {
     let now = 0;
     const { registry, aggregator, ingest } = pipeline({ workerExpiryMs: 1000, nowMs: () => now });
