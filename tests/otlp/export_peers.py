@@ -37,18 +37,28 @@ CUMULATIVE = AggregationTemporality.AGGREGATION_TEMPORALITY_CUMULATIVE
 Scalar = Union[str, int, float, bool]
 
 
+_built: Dict[str, Union[Path, str]] = {}
+
+
 def otelcol_binary() -> Path:
-    """The built collector, building it if needed (bounded); skips the test with the reason otherwise."""
-    try:
-        done = subprocess.run(["bash", str(BUILD_SCRIPT)], cwd=REPO_ROOT, capture_output=True, text=True,
-                              timeout=BUILD_TIMEOUT_S, stdin=subprocess.DEVNULL, check=False)
-    except subprocess.TimeoutExpired:
-        pytest.skip(f"scripts/build-otelcol.sh did not finish within {BUILD_TIMEOUT_S} s")
-    if done.returncode != 0:
-        reason = " ".join(done.stderr.strip().splitlines()[-6:])
-        pytest.skip(f"no OpenTelemetry Collector to export to: scripts/build-otelcol.sh exited {done.returncode}: "
-                    f"{reason}")
-    return Path(done.stdout.strip().splitlines()[-1])
+    """The built collector, building it if needed (bounded, once per session); skips the test
+    with the script's reason when there is none."""
+    if "result" not in _built:
+        try:
+            done = subprocess.run(["bash", str(BUILD_SCRIPT)], cwd=REPO_ROOT, capture_output=True, text=True,
+                                  timeout=BUILD_TIMEOUT_S, stdin=subprocess.DEVNULL, check=False)
+        except subprocess.TimeoutExpired:
+            _built["result"] = f"scripts/build-otelcol.sh did not finish within {BUILD_TIMEOUT_S} s"
+        else:
+            if done.returncode == 0:
+                _built["result"] = Path(done.stdout.strip().splitlines()[-1])
+            else:
+                reason = " ".join(done.stderr.strip().splitlines()[-6:])
+                _built["result"] = f"scripts/build-otelcol.sh exited {done.returncode}: {reason}"
+    result = _built["result"]
+    if isinstance(result, str):
+        pytest.skip(f"no OpenTelemetry Collector to export to: {result}")
+    return result
 
 
 def value_of(value: AnyValue) -> Scalar:
