@@ -1,8 +1,8 @@
 """The shim installed as users install it: ``python -m build`` makes a wheel and an sdist from
-a copy of ``python-hooks/`` (what a clone has), each goes into a clean venv with ``pip install
---no-index`` (no runtime dependency to fetch), and the installed package, outside the
-repository, imports, answers ``--help`` and ``check``, and measures a wsgiref app for a real
-collector."""
+a copy of ``python-hooks/`` (what a clone has); each, and the folder itself (``pip install
+./python-hooks``), goes into a clean venv with ``pip install --no-index`` (no runtime
+dependency to fetch), and the installed package, outside the repository, imports, answers
+``--help`` and ``check``, and measures a wsgiref app for a real collector."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def dists(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Path]:
     assert f'requires = ["{requires}"]' in (SHIM / "pyproject.toml").read_text()
     run([sys.executable, "-m", "pip", "download", "--quiet", "--only-binary", ":all:", "--no-deps",
          "--dest", wheelhouse, requires], timeout_s=300)
-    return {"wheel": wheel, "sdist": sdist, "wheelhouse": wheelhouse}
+    return {"wheel": wheel, "sdist": sdist, "source": source, "wheelhouse": wheelhouse}
 
 
 def clean_env() -> Dict[str, str]:
@@ -58,11 +58,12 @@ LIST_DISTRIBUTIONS = ("import importlib.metadata as m, json; "
                       "print(json.dumps(sorted(d.metadata['Name'].lower() for d in m.distributions())))")
 
 
-@pytest.fixture(scope="module", params=["wheel", "sdist"])
+# The built wheel, the built sdist, and the README's `pip install ./python-hooks` from a clone.
+@pytest.fixture(scope="module", params=["wheel", "sdist", "source"])
 def venv(request: pytest.FixtureRequest, dists: Dict[str, Path],
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A fresh venv (no pip, nothing installed) with the shim installed from the built wheel or
-    sdist by the test venv's pip (``--python``), with no index."""
+    """A fresh venv (no pip, nothing installed) with the shim installed from the built wheel, the
+    sdist or the source folder by the test venv's pip (``--python``), with no index."""
     home = tmp_path_factory.mktemp(f"venv-{request.param}")
     run([sys.executable, "-m", "venv", "--without-pip", home / "venv"], cwd=home, env=clean_env(),
         timeout_s=300)
