@@ -46,6 +46,7 @@ async function main(): Promise<number> {
   if (running.otlpGrpcPort !== undefined) {
     process.stdout.write(`wsgiscope-collector OTLP/gRPC listening on ${parsed.config.otlpGrpcHost}:${String(running.otlpGrpcPort)}\n`);
   }
+  if (running.metricsExporter !== undefined) process.stdout.write(`wsgiscope-collector ${running.metricsExporter.describe()}\n`);
   await stopped;
   await running.close();
   return 0;

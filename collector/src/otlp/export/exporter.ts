@@ -78,6 +78,12 @@ export class MetricsExporter {
     this.queue = new ExportQueue(queueOptions);
   }
 
+  /** One line for the log: where, how and how often metrics are pushed. */
+  describe(): string {
+    const { target, intervalMs } = this.options;
+    return `OTLP export of metrics to ${target.url.href} (${target.protocol}${target.compression === 'gzip' ? ', gzip' : ''}) every ${String(intervalMs / 1000)} s`;
+  }
+
   /** The request the collector's state makes now. */
   collect(): ExportMetricsServiceRequest {
     return metricsRequest({

@@ -50,6 +50,7 @@ describe('MetricsExporter', () => {
         return () => undefined;
       },
     });
+    expect(exporter.describe()).toBe('OTLP export of metrics to http://127.0.0.1:9/v1/metrics (http/protobuf) every 5 s');
     exporter.start();
     tick();
     await exporter.queue.idle();
