@@ -124,3 +124,39 @@ def test_npx_runs_the_installed_collector(installed: Path, tmp_path: Path) -> No
         if group_alive(group):
             os.killpg(group, signal.SIGKILL)
         collector.stop()
+
+
+def test_the_installed_bin_exits_0_on_sigterm_as_a_process_manager_sends_it(
+    installed: Path, tmp_path: Path,
+) -> None:
+    """What the README tells systemd and Docker users to start instead of npx."""
+    bin_path = installed / "node_modules" / ".bin" / "wsgiscope-collector"
+    collector = Collector(tmp_path, command=[str(bin_path)], cwd=installed)
+    collector.start(timeout_s=60)
+    try:
+        assert get_json(f"{collector.url}/healthz")["version"] == collector_version()
+    finally:
+        assert collector.stop() == 0  # SIGTERM to the process itself: closes and exits 0
+
+
+def test_sigterm_to_npx_alone_is_not_passed_on_to_the_collector(
+    installed: Path, tmp_path: Path,
+) -> None:
+    """Why the README says not to run the collector through npx under a process manager: npm
+    exec forwards SIGTERM to its `sh -c`, which dies without passing it on. When npm changes
+    this, this test fails and the README's advice can go."""
+    collector = Collector(tmp_path, command=["npx", "--no-install", "wsgiscope-collector"],
+                          cwd=installed)
+    collector.start(timeout_s=60)
+    assert collector.process is not None
+    npx, group = collector.process, collector.process.pid
+    try:
+        npx.send_signal(signal.SIGTERM)
+        npx.wait(timeout=15)
+        # npx is gone; the collector, orphaned, still answers.
+        assert get_json(f"{collector.url}/healthz")["status"] == "ok"
+        assert group_alive(group)
+    finally:
+        if group_alive(group):
+            os.killpg(group, signal.SIGKILL)
+        collector.stop()
