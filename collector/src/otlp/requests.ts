@@ -278,8 +278,12 @@ export class OtlpRequests {
         instance.streams.set(key, stream);
         this.stats.streams++;
         // Counts from before the horizon may have been counted already (by an earlier
-        // collector process, or before this instance was forgotten): only a baseline.
-        if (start === 0n || start < instance.horizonNs) return undefined;
+        // collector process, or before this instance was forgotten): only a baseline. It covers
+        // the requests of the spans counted so far too, so their credit is used up.
+        if (start === 0n || start < instance.horizonNs) {
+          instance.credits.delete(labelKey(id.server, attrs.method, attrs.status, attrs.route));
+          return undefined;
+        }
       } else {
         stream.lastSeenMs = now;
         if (count >= stream.count && counts.every((c, i) => c >= (stream?.counts[i] ?? 0))) {

@@ -221,6 +221,13 @@ describe('spans and metrics together', () => {
     expect(r.cumulative.slice(0, 4)).toEqual([0, 0, 3, 4]);
     t.traces(tracesRequest(RES, [span, span]));
     expect(t.read({}).count).toBe(4);
+    // A baseline (a stream older than the collector) uses the spans' credit up: later increases count in full.
+    const late = setup();
+    late.traces(tracesRequest(RES, [span, span]));
+    const old: PointSpec = { ...point, start: ns(T0_MS - 60_000) };
+    late.metrics(newMetric([old]));
+    late.metrics(newMetric([{ ...old, counts: [0, 0, 4, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] }]));
+    expect(late.read({}).count).toBe(3);
     // Another instance of the same service, spans only: counted.
     t.traces(tracesRequest([['service.name', 'shop'], ['service.instance.id', 'i-2']], [span]));
     expect(t.read({}).count).toBe(5);
