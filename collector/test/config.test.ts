@@ -19,7 +19,7 @@ function configFile(content: unknown): string {
 describe('parseConfig', () => {
   it('uses the documented defaults', () => {
     expect(configOf([])).toEqual(defaults());
-    expect(defaults()).toMatchObject({ port: 9464, host: '127.0.0.1', workerExpirySeconds: 60, routes: false, token: undefined, readToken: undefined });
+    expect(defaults()).toMatchObject({ port: 9464, host: '127.0.0.1', workerExpirySeconds: 60, routes: true, token: undefined, readToken: undefined });
   });
 
   it.each<[string[], Record<string, unknown>]>([

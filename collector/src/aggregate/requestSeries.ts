@@ -200,7 +200,8 @@ export class RequestTable {
       http_request_method: method,
       http_response_status_code: String(status),
     };
-    if (this.routesEnabled) labels.http_route = route ?? '';
+    // a record without a route has no http_route label (in Prometheus, the same as empty)
+    if (this.routesEnabled && route !== null) labels.http_route = route;
     const series = this.register(labels, false);
     this.guarded++;
     byRoute.set(route, series);
