@@ -20,6 +20,8 @@ from tests.e2e.support.processes import REPO_ROOT, free_port, log_tail, stop_pro
 from tests.e2e.support.waiting import wait_for
 
 SHIPPED_CONFIG = REPO_ROOT / "prometheus" / "prometheus.yml"
+SHIPPED_RULES = REPO_ROOT / "prometheus" / "rules" / "wsgiscope.rules.yml"
+RULE_FILE_ENTRY = "- rules/wsgiscope.rules.yml"
 COMPOSE_TARGET = "collector:9464"
 PORT_ATTEMPTS = 5
 
@@ -32,12 +34,14 @@ def prometheus_binary(name: str = "prometheus") -> str:
 
 
 def render_test_config(collector_address: str, scrape_interval: str = "1s") -> str:
-    """The shipped prometheus.yml, pointed at a local collector and scraping every second."""
+    """The shipped prometheus.yml (and its rules), pointed at a local collector, scraping every second."""
     text = SHIPPED_CONFIG.read_text()
     replacements = [
         (COMPOSE_TARGET, collector_address),
         ("scrape_interval: 5s", f"scrape_interval: {scrape_interval}"),
         ("evaluation_interval: 5s", f"evaluation_interval: {scrape_interval}"),
+        # The rendered file lives in a temporary folder: name the shipped rules absolutely.
+        (RULE_FILE_ENTRY, f"- {SHIPPED_RULES}"),
     ]
     for old, new in replacements:
         if text.count(old) != 1:
@@ -126,6 +130,10 @@ class Prometheus:
         if data["resultType"] != "vector":
             raise QueryError(f"expected a vector, got {data['resultType']} for {expr}")
         return list(data["result"])
+
+    def rule_groups(self) -> List[Dict[str, Any]]:
+        """The loaded rule groups (GET /api/v1/rules): name, rules with health and lastError."""
+        return list(self._get("/api/v1/rules", [])["groups"])
 
     def label_values(self, label: str, selector: str) -> List[str]:
         params = [("match[]", selector)] if selector else []

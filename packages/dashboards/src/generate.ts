@@ -1,10 +1,12 @@
 /**
  * `npm run -w packages/dashboards generate`: writes grafana/dashboards/*.json
- * and removes stale files this generator wrote before.
+ * and removes stale files this generator wrote before; writes the Prometheus rules
+ * (prometheus/rules/wsgiscope.rules.yml) from the diagnosis thresholds.
  */
 import { readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { renderDashboards } from './render';
+import { RULES_PATH, renderRules } from './rules';
 
 export const DASHBOARDS_DIR = resolve(__dirname, '..', '..', '..', 'grafana', 'dashboards');
 
@@ -21,6 +23,9 @@ function main(): void {
     writeFileSync(join(DASHBOARDS_DIR, fileName), json);
     process.stdout.write(`wrote ${join(DASHBOARDS_DIR, fileName)}\n`);
   }
+  mkdirSync(dirname(RULES_PATH), { recursive: true });
+  writeFileSync(RULES_PATH, renderRules());
+  process.stdout.write(`wrote ${RULES_PATH}\n`);
 }
 
 if (require.main === module) {

@@ -86,6 +86,21 @@ describe('docker-compose.yml', () => {
     expect(command[command.indexOf('--host') + 1]).toBe('0.0.0.0');
   });
 
+  it('mounts the generated Prometheus rules where prometheus.yml names them', () => {
+    const prometheus = parse(read('prometheus/prometheus.yml')) as { rule_files?: string[] };
+    const ruleFiles = prometheus.rule_files ?? [];
+    expect(ruleFiles).toEqual(['rules/wsgiscope.rules.yml']);
+    const volumes = compose.services['prometheus']!.volumes!;
+    const config = volumes.find((v) => v.startsWith('./prometheus/prometheus.yml:'))!.split(':')[1]!;
+    for (const file of ruleFiles) {
+      const inContainer = join(dirname(config), file);
+      const mount = volumes.map((v) => v.split(':')).find(([, target]) => inContainer.startsWith(`${target!}/`));
+      expect({ file, mounted: mount !== undefined }).toEqual({ file, mounted: true });
+      const local = join(mount![0]!, inContainer.slice(mount![1]!.length + 1));
+      expect({ local, exists: existsSync(join(REPO, local)) }).toEqual({ local, exists: true });
+    }
+  });
+
   it('has Grafana provisioned with the compose Prometheus and the generated dashboards', () => {
     const datasources = parse(read('grafana/provisioning/datasources/prometheus.yml')) as {
       datasources: Array<{ type: string; url: string }>;
