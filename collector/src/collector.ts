@@ -20,6 +20,7 @@ import { createApp } from './server';
 import { liveRoutes } from './live/routes';
 import { LiveState } from './live/state';
 import { WorkerRegistry } from './workers/registry';
+import { TraceStore } from './traces/store';
 import { exportTarget } from './otlp/export/endpoint';
 import { MetricsExporter } from './otlp/export/exporter';
 import { ExportStats } from './otlp/export/sender';
@@ -42,6 +43,8 @@ export interface RunningCollector {
   /** The OTLP metrics exporter, when an OTLP endpoint is configured (otlp/export). */
   metricsExporter: MetricsExporter | undefined;
   diagnosis: DiagnosisEngine;
+  /** Kept slow-request traces (protocol v2): subscribe to export their span trees (traces/spanTree.ts). */
+  traces: TraceStore;
   close(): Promise<void>;
 }
 
@@ -53,15 +56,16 @@ export async function startCollector(config: CollectorConfig, nowMs: () => numbe
     nowMs,
   });
   const aggregator = new Aggregator(registry, { maxSeriesPerMetric: config.maxSeriesPerMetric, routes: config.routes });
-  const live = new LiveState(registry, { routes: config.routes });
+  const traces = new TraceStore(registry, { routes: config.routes, maxExemplarSets: config.maxSeriesPerMetric });
+  const live = new LiveState(registry, { routes: config.routes, traces });
   const page = liveRoutes(live);
   const diagnosis = new DiagnosisEngine(registry, aggregator, {
     thresholds: loadThresholds(config.diagnosisThresholds),
     nowMs,
     localHost: { name: hostname(), cores: cpus().length },
   });
-  const self = new SelfMetrics({ registry, aggregator });
-  const exposition = new Exposition(aggregator, [new SelfMetricsBridge(self)]);
+  const self = new SelfMetrics({ registry, aggregator, traces });
+  const exposition = new Exposition(aggregator, [new SelfMetricsBridge(self)], { exemplars: traces });
   // OTLP ingest: same limits as /v1/batches (its own rate budget), same guard and expiry.
   const otlpRequests = new OtlpRequests(aggregator, {
     maxInstances: config.maxSeriesPerMetric,
@@ -134,6 +138,7 @@ export async function startCollector(config: CollectorConfig, nowMs: () => numbe
     aggregator,
     metricsExporter,
     diagnosis,
+    traces,
     otlp: otlpRequests,
     otlpGrpcPort: grpc?.port,
     close: async () => {

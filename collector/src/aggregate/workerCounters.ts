@@ -12,6 +12,8 @@ export class WorkerCounters {
   cpuUserUs = 0;
   cpuSystemUs = 0;
   droppedRecords = 0;
+  /** Slow-request traces the shim dropped (protocol v2). */
+  droppedTraces = 0;
   /** Scheduler time (protocol v2, Linux); null until a reading brought an increase. */
   schedRunUs: number | null = null;
   schedWaitUs: number | null = null;
@@ -25,6 +27,7 @@ export class WorkerCounters {
     this.cpuUserUs += increase.cpu_user_us;
     this.cpuSystemUs += increase.cpu_system_us;
     this.droppedRecords += increase.dropped_records;
+    this.droppedTraces += delta.droppedTraces;
     if (delta.schedRunUs !== null) this.schedRunUs = (this.schedRunUs ?? 0) + delta.schedRunUs;
     if (delta.schedWaitUs !== null) this.schedWaitUs = (this.schedWaitUs ?? 0) + delta.schedWaitUs;
     for (const lag of delta.sample.sampler_lag_us) observe(this.samplerLag, 0, SAMPLER_LAG_US, lag);

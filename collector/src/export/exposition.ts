@@ -10,6 +10,7 @@ import { Registry } from 'prom-client';
 import type { Aggregator } from '../aggregate/aggregator';
 import type { Family } from './family';
 import type { ExpositionFormat } from './negotiate';
+import type { ExemplarSource } from './requestFamilies';
 import { requestFamilies } from './requestFamilies';
 import { workerFamilies } from './workerFamilies';
 
@@ -26,17 +27,25 @@ export interface FamilySource {
   prepare?(): Promise<void>;
 }
 
+export interface ExpositionOptions {
+  /** Trace ids on the request-duration buckets (OpenMetrics only): the trace store. */
+  exemplars?: ExemplarSource | undefined;
+}
+
 export class Exposition {
   private readonly registries: Record<ExpositionFormat, Registry<RegistryContentType>>;
 
   constructor(
     aggregator: Aggregator,
     private readonly extra: readonly FamilySource[] = [],
+    options: ExpositionOptions = {},
   ) {
     const build = (contentType: RegistryContentType): Registry<RegistryContentType> => {
       const registry = new Registry<RegistryContentType>();
       registry.setContentType(contentType);
-      const families = [...requestFamilies(aggregator), ...workerFamilies(aggregator), ...extra.flatMap((source) => source.families())];
+      // Exemplars only where the format has them: prom-client drops them from Prometheus text anyway.
+      const exemplars = contentType === Registry.OPENMETRICS_CONTENT_TYPE ? options.exemplars : undefined;
+      const families = [...requestFamilies(aggregator, exemplars), ...workerFamilies(aggregator), ...extra.flatMap((source) => source.families())];
       for (const family of families) family.registerOn(registry);
       return registry;
     };

@@ -16,6 +16,15 @@ export interface FamilyValue {
   labels: Labels;
   /** For histogram lines: `<name>_bucket`, `<name>_sum`, `<name>_count`. Never for counters. */
   metricName?: string;
+  /** OpenMetrics only (prom-client prints it in that format): e.g. a trace id on a bucket line. */
+  exemplar?: { labelSet: Labels; value: number; timestamp: number };
+}
+
+/** The exemplar of one bucket: its labels (e.g. trace_id), value and unix timestamp in seconds. */
+export interface BucketExemplar {
+  labels: Labels;
+  value: number;
+  timestampSeconds: number;
 }
 
 export interface FamilySnapshot {
@@ -58,7 +67,10 @@ export class Family {
   }
 }
 
-/** Lines of one classic histogram: cumulative buckets with `le`, then `_sum` and `_count`. */
+/**
+ * Lines of one classic histogram: cumulative buckets with `le`, then `_sum` and `_count`.
+ * `exemplars[b]`, when given, goes on bucket b's line (the last is +Inf).
+ */
 export function histogramLines(
   name: string,
   labels: Labels,
@@ -66,13 +78,17 @@ export function histogramLines(
   cumulative: readonly number[],
   sum: number,
   count: number,
+  exemplars?: readonly (BucketExemplar | undefined)[],
 ): FamilyValue[] {
   const lines: FamilyValue[] = [];
   const bucket = `${name}_bucket`;
-  for (let b = 0; b < bounds.length; b++) {
-    lines.push({ metricName: bucket, labels: { ...labels, le: String(bounds[b]) }, value: cumulative[b] ?? 0 });
+  for (let b = 0; b <= bounds.length; b++) {
+    const le = b < bounds.length ? String(bounds[b]) : '+Inf';
+    const line: FamilyValue = { metricName: bucket, labels: { ...labels, le }, value: b < bounds.length ? (cumulative[b] ?? 0) : count };
+    const exemplar = exemplars?.[b];
+    if (exemplar !== undefined) line.exemplar = { labelSet: exemplar.labels, value: exemplar.value, timestamp: exemplar.timestampSeconds };
+    lines.push(line);
   }
-  lines.push({ metricName: bucket, labels: { ...labels, le: '+Inf' }, value: count });
   lines.push({ metricName: `${name}_sum`, labels, value: sum });
   lines.push({ metricName: `${name}_count`, labels, value: count });
   return lines;

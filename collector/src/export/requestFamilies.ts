@@ -2,15 +2,23 @@
 import type { Aggregator } from '../aggregate/aggregator';
 import { readHistogram } from '../aggregate/buckets';
 import type { RequestHistogram, RequestSeries } from '../aggregate/requestSeries';
-import type { FamilyValue, Labels } from './family';
+import type { BucketExemplar, FamilyValue, Labels } from './family';
 import { Family, histogramLines } from './family';
 
-function linesOf(name: string, series: RequestSeries, histogram: RequestHistogram, extra?: Labels): FamilyValue[] {
+/** Exemplars of the request-duration buckets of one series (traces/store.ts keeps them). */
+export interface ExemplarSource {
+  exemplars(labels: RequestSeries['labels']): readonly ({ traceId: string; spanId: string; valueSeconds: number; timestampSeconds: number } | undefined)[] | undefined;
+}
+
+function linesOf(name: string, series: RequestSeries, histogram: RequestHistogram, extra?: Labels, exemplars?: ExemplarSource): FamilyValue[] {
   const layout = series.layoutOf(histogram);
   const reading = readHistogram(series.data, series.offsetOf(histogram), layout);
   if (reading.count === 0) return [];
   const labels: Labels = { ...series.labels, ...extra };
-  return histogramLines(name, labels, layout.bounds, reading.cumulative, reading.sum, reading.count);
+  const found = exemplars?.exemplars(series.labels);
+  const onBuckets: (BucketExemplar | undefined)[] | undefined = found?.map((e) =>
+    e === undefined ? undefined : { labels: { trace_id: e.traceId, span_id: e.spanId }, value: e.valueSeconds, timestampSeconds: e.timestampSeconds });
+  return histogramLines(name, labels, layout.bounds, reading.cumulative, reading.sum, reading.count, onBuckets);
 }
 
 function simple(aggregator: Aggregator, name: string, help: string, histogram: RequestHistogram): Family {
@@ -27,14 +35,19 @@ const PHASES: readonly (readonly [string, RequestHistogram])[] = [
   ['write', 'phase_write'],
 ];
 
-export function requestFamilies(aggregator: Aggregator): Family[] {
+/**
+ * The request families; with `exemplars`, the duration buckets carry the trace ids of kept
+ * slow-request traces (printed in the OpenMetrics format only).
+ */
+export function requestFamilies(aggregator: Aggregator, exemplars?: ExemplarSource): Family[] {
   const phaseName = 'wsgi_request_phase_duration_seconds';
+  const durationName = 'http_server_request_duration_seconds';
   return [
-    simple(
-      aggregator,
-      'http_server_request_duration_seconds',
+    new Family(
+      durationName,
       'Duration of HTTP server requests, from the WSGI call to close() of the response iterable.',
-      'duration',
+      'histogram',
+      () => aggregator.requestSeries().flatMap((series) => linesOf(durationName, series, 'duration', undefined, exemplars)),
     ),
     simple(
       aggregator,

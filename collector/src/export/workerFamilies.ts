@@ -136,5 +136,7 @@ export function workerFamilies(aggregator: Aggregator): Family[] {
       listenQueue(aggregator, (socket) => socket.limit)),
     counter('wsgi_shim_dropped_records_total', 'Request records the shim could not deliver (buffer full or refused batches).',
       perWorker(aggregator, (w) => w.droppedRecords)),
+    counter('wsgi_shim_dropped_traces_total', 'Slow-request traces the shim dropped over its per-batch bound (protocol v2).',
+      perWorker(aggregator, (w) => w.droppedTraces)),
   ];
 }

@@ -25,6 +25,8 @@ import { SecondRing, v1App, v1Generate } from './seconds';
 import type { TimelineColumns } from './timelineRing';
 import { TimelineRing } from './timelineRing';
 import { KeyTally } from './keyTally';
+import type { KeptTrace, TraceStore } from '../traces/store';
+import { TRACE_PHASES } from '@wsgiscope/protocol';
 
 export interface LiveOptions {
   /** Keep route tallies (the collector's --routes). Default false. */
@@ -51,6 +53,35 @@ export interface LiveOptions {
   settleSeconds?: number;
   /** Milliseconds clock. Default: the registry's. */
   nowMs?: () => number;
+  /** The kept slow-request traces (protocol v2), for the slowest requests' table. */
+  traces?: TraceStore | undefined;
+  /** Rows of the slowest requests' table. Default 20. */
+  slowRequests?: number;
+  /** How far back the slowest requests' table looks. Default 300 s. */
+  slowWindowSeconds?: number;
+}
+
+/** `[first, last, total]` of one phase of a traced request, in ms from its start; null when it did not happen. */
+export type SlowPhase = [number, number, number] | null;
+
+/** One of the slowest recent requests, from a kept trace. Strings come from the network. */
+export interface SlowRequest {
+  start_unix_ms: number;
+  service_name: string;
+  server: string;
+  worker: string;
+  method: string;
+  route: string | null;
+  status: number;
+  duration_ms: number;
+  /** Why the shim captured it: `slow` (over its threshold) or `sampled`. */
+  reason: string;
+  error: string | null;
+  /** The trace id the exemplars and the exported span tree carry. */
+  trace_id: string;
+  /** Whether it joined the caller's trace (a valid traceparent came with the request). */
+  joined: boolean;
+  phases: Record<(typeof TRACE_PHASES)[number], SlowPhase>;
 }
 
 /** What the page shows of one worker. */
@@ -100,6 +131,8 @@ export interface LiveSnapshot {
     rows_shown: number;
     sampled: boolean;
   };
+  /** The slowest requests of the window with their phases, slowest first (empty without traces). */
+  slow_requests: SlowRequest[];
 }
 
 /** The live page's own state for one held worker: its timeline ring. */
@@ -118,7 +151,8 @@ export class LiveState {
   /** Per held worker; a worker the registry forgets is dropped with it. */
   private readonly lanes = new WeakMap<Worker, Lanes>();
   private readonly nowMs: () => number;
-  private readonly o: Required<Omit<LiveOptions, 'nowMs' | 'routes'>>;
+  private readonly o: Required<Omit<LiveOptions, 'nowMs' | 'routes' | 'traces'>>;
+  private readonly traces: TraceStore | undefined;
 
   constructor(
     private readonly registry: WorkerRegistry,
@@ -133,7 +167,10 @@ export class LiveState {
       longRequestUs: options.longRequestUs ?? 100_000,
       tableMaxWorkers: options.tableMaxWorkers ?? 1000,
       settleSeconds: options.settleSeconds ?? 2,
+      slowRequests: options.slowRequests ?? 20,
+      slowWindowSeconds: options.slowWindowSeconds ?? 300,
     };
+    this.traces = options.traces;
     this.nowMs = options.nowMs ?? registry.nowMs;
     this.seconds = new SecondRing(this.o.historySeconds);
     this.routeTally = options.routes === true ? new KeyTally(ROUTE_SECONDS + 2) : undefined;
@@ -238,6 +275,7 @@ export class LiveState {
       workers: entries.slice(0, this.o.tableMaxWorkers).map((e) => workerView(e, now)),
       workers_total: entries.length,
       timeline: this.timeline(entries, now),
+      slow_requests: this.traces === undefined ? [] : this.traces.slowest(this.o.slowRequests, this.o.slowWindowSeconds * 1000).map(slowView),
     };
   }
 
@@ -312,6 +350,30 @@ function workerView(w: Worker, now: number): LiveWorker {
     oldest_request_age_s: s === undefined ? null : round(s.oldest_request_age_us / 1e6),
     last_seen_s: round((now - w.lastSeenMs) / 1000),
     listen: listenSockets(s),
+  };
+}
+
+function slowView(kept: KeptTrace): SlowRequest {
+  const { trace, resource, identity } = kept;
+  const phases = {} as SlowRequest['phases'];
+  for (const phase of TRACE_PHASES) {
+    const p = trace.phases[phase];
+    phases[phase] = p === null ? null : [round(p[0] / 1000), round(p[1] / 1000), round(p[2] / 1000)];
+  }
+  return {
+    start_unix_ms: round(trace.start_unix_us / 1000),
+    service_name: resource.service_name,
+    server: resource.server,
+    worker: resource.worker,
+    method: trace.method,
+    route: trace.route,
+    status: trace.status,
+    duration_ms: round(trace.duration_us / 1000),
+    reason: trace.reason,
+    error: trace.error ?? null,
+    trace_id: identity.traceId,
+    joined: identity.parent !== null,
+    phases,
   };
 }
 

@@ -12,6 +12,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Counter } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { Aggregator } from '../aggregate/aggregator';
+import type { TraceStore } from '../traces/store';
 import type { WorkerRegistry } from '../workers/registry';
 import { PullMetricReader } from './pullReader';
 import type { Signal } from '../otlp/export/endpoint';
@@ -40,6 +41,8 @@ export const SELF_METRICS: readonly SelfMetricSpec[] = [
     help: 'Cardinality guard hits, by kind: request_records counted into an _overflow series, worker_batches whose samples were dropped.' },
   { instrument: 'wsgiscope_collector_expired_workers', name: 'wsgiscope_collector_expired_workers_total', type: 'counter',
     help: 'Workers forgotten after falling silent for longer than the expiry.' },
+  { instrument: 'wsgiscope_collector_dropped_traces', name: 'wsgiscope_collector_dropped_traces_total', type: 'counter',
+    help: 'Slow-request traces the collector did not keep: over its per-worker-per-interval bound, or from a worker past the cap.' },
   { instrument: 'wsgiscope_collector_series', name: 'wsgiscope_collector_series', type: 'gauge',
     help: 'Label sets currently held, by kind (request label sets, workers).' },
   { instrument: 'wsgiscope_collector_otlp_requests', name: 'wsgiscope_collector_otlp_requests_total', type: 'counter',
@@ -83,8 +86,11 @@ export class SelfMetrics {
   /** The OTLP exporters' running totals, by signal (exporting()). */
   private readonly exports = new Map<Signal, ExportStats>();
 
-  /** Reads the registry's worker totals and the aggregator's request totals at each scrape. */
-  constructor({ registry, aggregator }: { registry: WorkerRegistry; aggregator: Aggregator }) {
+  /**
+   * Reads the registry's worker totals and the aggregator's request totals at each scrape,
+   * and the trace store's drops when there is one.
+   */
+  constructor({ registry, aggregator, traces }: { registry: WorkerRegistry; aggregator: Aggregator; traces?: TraceStore | undefined }) {
     this.provider = new MeterProvider({ readers: [this.reader] });
     const meter = this.provider.getMeter('wsgiscope-collector');
     const counter = (name: string): Counter =>
@@ -103,6 +109,9 @@ export class SelfMetrics {
     });
     observableCounter('wsgiscope_collector_expired_workers').addCallback((result) => {
       result.observe(registry.stats.expiredWorkers);
+    });
+    observableCounter('wsgiscope_collector_dropped_traces').addCallback((result) => {
+      result.observe(traces?.stats.droppedTraces ?? 0);
     });
     observableGauge('wsgiscope_collector_series').addCallback((result) => {
       result.observe(aggregator.requestSeries().length, { kind: 'request' });

@@ -78,6 +78,8 @@ export interface SampleDelta {
    */
   readonly schedRunUs: number | null;
   readonly schedWaitUs: number | null;
+  /** How many more slow-request traces the shim dropped (protocol v2 `dropped_traces`; 0 when absent). */
+  readonly droppedTraces: number;
 }
 
 /** What a consumer hears; every method is optional. Called synchronously, in this order per batch. */
@@ -139,7 +141,7 @@ export function workerKey(resource: Resource): string {
   return `${String(resource.service_name.length)}:${resource.service_name}${resource.worker}`;
 }
 
-type Reading = Pick<Sample, 'time_unix_us' | CumulativeField | 'sched_run_us' | 'sched_wait_us'>;
+type Reading = Pick<Sample, 'time_unix_us' | CumulativeField | 'sched_run_us' | 'sched_wait_us' | 'dropped_traces'>;
 
 function zeroReading(timeUs: number): Reading {
   return { time_unix_us: timeUs, busy_thread_us: 0, cpu_user_us: 0, cpu_system_us: 0, dropped_records: 0, gc_collections: 0 };
@@ -207,6 +209,7 @@ class HeldWorker implements Worker {
     // reading without the field gives no baseline.
     const schedRunUs = schedIncrease(sample.sched_run_us, first ? 0 : before.sched_run_us);
     const schedWaitUs = schedIncrease(sample.sched_wait_us, first ? 0 : before.sched_wait_us);
+    const droppedTraces = Math.max(0, (sample.dropped_traces ?? 0) - (before.dropped_traces ?? 0));
     const intervalUs = sample.time_unix_us - before.time_unix_us;
     let utilization: number | null = null;
     let cpuCores: number | null = null;
@@ -217,7 +220,7 @@ class HeldWorker implements Worker {
       this.utilization = utilization;
       this.cpuCores = cpuCores;
     }
-    return { sample, fromUs: before.time_unix_us, toUs: sample.time_unix_us, increase, utilization, cpuCores, schedRunUs, schedWaitUs };
+    return { sample, fromUs: before.time_unix_us, toUs: sample.time_unix_us, increase, utilization, cpuCores, schedRunUs, schedWaitUs, droppedTraces };
   }
 }
 

@@ -150,4 +150,40 @@ jest.setTimeout(60_000);
     expect(dialogs).toEqual([]);
     expect(consoleErrors).toEqual([]);
   });
+
+  it('lists the slowest requests with phase bars, hostile strings as text', async () => {
+    const now = Date.now() * 1000;
+    const start = now - 5e6;
+    const batch = {
+      protocol_version: 2,
+      resource: {
+        service_name: HOSTILE_SERVICE, server: 'gunicorn', server_version: '23.0.0', worker_class: 'sync', python_version: '3.11.7',
+        shim_version: '0.1.0', host: 'evil', pid: 667, worker: 'evil:667', started_unix_us: now - 10e6, capacity_threads: 1,
+        capacity_processes: 1, capacity_source: 'detected', cpu_attributable: true, detected_capacity_threads: null,
+      },
+      seq: 0,
+      requests: {
+        start_unix_us: [start], method: ['GET'], route: [HOSTILE_ROUTE], status: [500], duration_us: [2_500_000], queue_us: [null],
+        read_us: [0], app_us: [1000], gen_us: [2_000_000], first_byte_us: [300_000], write_us: [499_000], cpu_us: [500], bytes_in: [0],
+        bytes_out: [10], error: ['<b>Boom</b>'], thread: [0],
+      },
+      samples: [],
+      traces: [{
+        start_unix_us: start, duration_us: 2_500_000, method: 'GET', route: HOSTILE_ROUTE, status: 500, thread: 0, reason: 'slow',
+        traceparent: null, error: '<b>Boom</b>',
+        phases: { queue: null, read_body: null, app: [0, 1000, 1000], generate: [1000, 2_001_000, 2_000_000], write: [300_000, 2_500_000, 499_000] },
+      }],
+    };
+    const res = await fetch(`${collector!.url}/v1/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(batch) });
+    expect(res.status).toBe(202);
+    const row = page.locator('#slow tbody tr', { hasText: HOSTILE_SERVICE });
+    await waitFor('the hostile request in the slowest requests table', 10_000, async () => ((await row.count()) === 1 ? true : undefined));
+    const cells = await row.locator('td').allTextContents();
+    expect(cells.slice(1, 6)).toEqual([HOSTILE_SERVICE, 'GET', HOSTILE_ROUTE, '500 <b>Boom</b>', '2.50 s']);
+    expect(cells[7]).toMatch(/^[0-9a-f]{32}$/);
+    expect(await row.locator('.phasebar').getAttribute('data-phases')).toBe('3'); // app, body generation, write
+    expect(await page.locator('#slow img, #slow script, #slow b').count()).toBe(0);
+    expect(dialogs).toEqual([]);
+    expect(consoleErrors).toEqual([]);
+  });
 });

@@ -4,7 +4,7 @@
 import { Charts } from './charts.js';
 import { pollDiagnosis } from './diagnosis.js';
 import { fmtMs, fmtRate, fmtRatio, last } from './format.js';
-import { renderRoutes, renderServices, renderWorkers } from './tables.js';
+import { renderRoutes, renderServices, renderSlowRequests, renderWorkers } from './tables.js';
 import { drawTimeline, renderLegend } from './timeline.js';
 
 /** @typedef {import('../state').LiveSnapshot} LiveSnapshot */
@@ -39,6 +39,7 @@ function tbody(id) {
 const charts = new Charts($('charts'));
 pollDiagnosis(byId('diagnosis', HTMLUListElement), $('diagnosis-info'));
 renderLegend($('timeline-legend'));
+renderLegend($('slow-legend'));
 let updates = 0;
 /** @type {LiveSnapshot | null} */
 let latest = null;
@@ -68,6 +69,10 @@ function render(snap) {
     `last ${Math.round((t.to_unix_us - t.from_unix_us) / 1e6)} s · ${drawn.bars} requests on ${drawn.lanes} lanes` +
     (t.sampled ? " · sampled: a busy worker's requests are thinned, long ones always kept" : '') +
     (hidden > 0 ? ` · first ${t.workers.length} of ${t.workers_total} workers` : '');
+  renderSlowRequests(tbody('slow'), snap.slow_requests);
+  $('slow-info').textContent = snap.slow_requests.length === 0
+    ? 'none captured (the shim keeps requests slower than WSGISCOPE_SLOW_REQUEST_SECONDS)'
+    : `${snap.slow_requests.length} slowest of the last 5 minutes · each phase from its first to its last moment`;
   renderWorkers(tbody('workers'), snap.workers);
   $('workers-info').textContent = `${snap.workers_total} workers`;
   renderServices(tbody('services'), snap.services);

@@ -1,6 +1,7 @@
 // Tables of workers, services and routes. Every value is set with textContent: label values
 // (service names, routes, worker names) come from the network and are never parsed as HTML.
 import { fmtBytes, fmtMs, fmtRate, fmtRatio } from './format.js';
+import { PHASES } from './timeline.js';
 
 /** @typedef {import('../state').LiveSnapshot} LiveSnapshot */
 
@@ -97,6 +98,68 @@ export function renderWorkers(tbody, workers) {
     setText(tr, 7, w.oldest_request_age_s === null ? '–' : fmtMs(w.oldest_request_age_s * 1000));
     listenQueue(tr, 8, w.listen);
     setText(tr, 9, `${w.last_seen_s.toFixed(1)} s ago`);
+  });
+}
+
+/** @typedef {LiveSnapshot['slow_requests'][number]} SlowRequest */
+/** The phases of a traced request, in the order of PHASES (timeline.js) and of the protocol. */
+const TRACE_PHASES = /** @type {const} */ (['queue', 'read_body', 'app', 'generate', 'write']);
+
+/**
+ * One request's phases as bars along its time, from the queue's start (before the request) to
+ * its end: each phase from its first to its last moment (a streamed body's generation and
+ * writing overlap), in the timeline's colours; the numbers in the cell's title.
+ * @param {HTMLTableRowElement} row
+ * @param {number} index
+ * @param {SlowRequest} r
+ */
+function phaseBars(row, index, r) {
+  const c = cell(row, index);
+  let bar = /** @type {HTMLElement | null} */ (c.querySelector('.phasebar'));
+  if (bar === null) {
+    bar = document.createElement('span');
+    bar.className = 'phasebar';
+    c.replaceChildren(bar);
+  }
+  const from = Math.min(0, r.phases.queue === null ? 0 : r.phases.queue[0]);
+  const span = Math.max(r.duration_ms - from, 1e-3);
+  /** @type {HTMLElement[]} */
+  const segments = [];
+  /** @type {string[]} */
+  const lines = [];
+  TRACE_PHASES.forEach((phase, i) => {
+    const p = r.phases[phase];
+    if (p === null) return;
+    const [first, last, total] = p;
+    const seg = document.createElement('i');
+    seg.style.left = `${(((first - from) / span) * 100).toFixed(2)}%`;
+    seg.style.width = `${Math.max(0.5, ((last - first) / span) * 100).toFixed(2)}%`;
+    seg.style.background = PHASES[i][1];
+    segments.push(seg);
+    lines.push(`${PHASES[i][0]}: ${fmtMs(total)} (from ${fmtMs(first)} to ${fmtMs(last)})`);
+  });
+  bar.replaceChildren(...segments);
+  bar.dataset.phases = String(segments.length);
+  c.title = lines.join('\n');
+}
+
+/**
+ * The slowest recent requests, with their phases. Service, route, method and error come from
+ * the network: text only.
+ * @param {HTMLTableSectionElement} tbody
+ * @param {SlowRequest[]} requests
+ */
+export function renderSlowRequests(tbody, requests) {
+  fillRows(tbody, requests, (tr, r) => {
+    setText(tr, 0, new Date(r.start_unix_ms).toLocaleTimeString());
+    setText(tr, 1, r.service_name);
+    setText(tr, 2, r.method);
+    setText(tr, 3, r.route ?? '');
+    setText(tr, 4, r.error === null ? String(r.status) : `${r.status} ${r.error}`);
+    setText(tr, 5, fmtMs(r.duration_ms));
+    phaseBars(tr, 6, r);
+    setText(tr, 7, r.trace_id);
+    cell(tr, 7).title = r.joined ? `${r.trace_id} (the caller's trace, from its traceparent)` : `${r.trace_id} (${r.reason}; a trace of its own)`;
   });
 }
 
