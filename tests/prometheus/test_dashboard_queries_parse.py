@@ -16,7 +16,7 @@ import pytest
 from .dashboard_queries import PanelQuery, label_values_variables, load_dashboards, panel_queries, substitute
 from .prometheus_server import prometheus_binary
 
-ALL = {"service": ".*", "server": ".*", "worker": ".*"}
+ALL = {"service": ".*", "server": ".*", "host": ".*", "worker": ".*"}
 QUERIES = panel_queries(load_dashboards())
 
 

@@ -10,6 +10,7 @@ HTTP API and must parse and return at least one series with a finite value.
 from __future__ import annotations
 
 import math
+import socket
 import subprocess
 import urllib.request
 from dataclasses import dataclass
@@ -139,6 +140,8 @@ def test_dashboard_variable_finds_values(variable_values: Dict[str, List[str]], 
         assert SERVICE in variable_values["service"]
     if variable.name == "server":
         assert variable_values["server"] == ["gunicorn"]
+    if variable.name == "host":
+        assert variable_values["host"] == [socket.gethostname()]  # the shim's default host
     if variable.name == "worker":
         assert len(variable_values["worker"]) == 2  # --workers 2
 
@@ -156,5 +159,6 @@ def test_panel_query_returns_data(stack: LiveStack, variable_values: Dict[str, L
 def test_all_value_selects_the_same_series_as_the_resolved_values(stack: LiveStack) -> None:
     """The "All" option is the regex .* (allValue), which must match what the listed values match."""
     expr = next(q.expr for q in QUERIES if q.panel == "Request rate")
-    everything = stack.prometheus.query(substitute(expr, {"service": SERVICE, "server": ".*", "worker": ".*"}))
+    values = {"service": SERVICE, "server": ".*", "host": ".*", "worker": ".*"}
+    everything = stack.prometheus.query(substitute(expr, values))
     assert [s["metric"] for s in everything] == [{"server": "gunicorn"}]

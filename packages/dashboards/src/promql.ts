@@ -1,6 +1,6 @@
 /**
  * Small PromQL builders. Every query filters on the dashboard variables
- * `$service` and `$server` (and `$worker` on the per-worker view) so panels
+ * `$service` and `$server` (and `$host`, `$worker` on the per-worker view) so panels
  * compare servers side by side, one series per server.
  */
 
@@ -16,8 +16,12 @@ export const SERVICE_SCOPE: Scope = {
   matchers: ['service_name=~"$service"', 'server=~"$server"'],
 };
 
+/**
+ * Per-worker series (label `host`, the shim's host or WSGISCOPE_HOST, and `worker`, host:pid).
+ * Request histograms have no host label: they keep SERVICE_SCOPE.
+ */
 export const WORKER_SCOPE: Scope = {
-  matchers: [...SERVICE_SCOPE.matchers, 'worker=~"$worker"'],
+  matchers: [...SERVICE_SCOPE.matchers, 'host=~"$host"', 'worker=~"$worker"'],
 };
 
 /** `metric{scope matchers, extra matchers}` */

@@ -43,10 +43,15 @@ export function serverVariable(): QueryVariableBuilder {
   return labelVariable('server', 'Server', `label_values(${METRICS.workerInfo}{service_name=~"$service"}, server)`);
 }
 
+/** The host of per-worker series (`host`: the shim's WSGISCOPE_HOST or the machine's name). */
+export function hostVariable(): QueryVariableBuilder {
+  return labelVariable('host', 'Host', `label_values(${METRICS.workerInfo}{service_name=~"$service", server=~"$server"}, host)`);
+}
+
 export function workerVariable(): QueryVariableBuilder {
   return labelVariable(
     'worker',
     'Worker',
-    `label_values(${METRICS.workerInfo}{service_name=~"$service", server=~"$server"}, worker)`,
+    `label_values(${METRICS.workerInfo}{service_name=~"$service", server=~"$server", host=~"$host"}, worker)`,
   );
 }

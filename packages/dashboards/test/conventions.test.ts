@@ -92,11 +92,56 @@ describe('the dashboards together', () => {
     expect(allExprs(dashboard!).some((expr) => expr.includes(`${metric}{`))).toBe(true);
   });
 
-  it('the per-worker view filters per-worker series on $worker', () => {
+  it('the per-worker view filters per-worker series on $host and $worker', () => {
     const workers = dashboards.find(([u]) => u === 'wsgiscope-workers')![1];
     const perWorker = allExprs(workers).filter((e) => e.includes('wsgi_worker_') || e.includes('active_requests'));
     expect(perWorker.length).toBeGreaterThan(0);
-    for (const expr of perWorker) expect(expr).toContain('worker=~"$worker"');
+    for (const expr of perWorker) {
+      expect(expr).toContain('host=~"$host"');
+      expect(expr).toContain('worker=~"$worker"');
+    }
+  });
+
+  it('the per-worker view offers a host variable, and its workers follow the selected hosts', () => {
+    const workers = dashboards.find(([u]) => u === 'wsgiscope-workers')![1];
+    const list = asJson(workers).templating.list;
+    expect(list.map((v) => v['name'])).toEqual(['datasource', 'service', 'server', 'host', 'worker']);
+    const byName = new Map(list.map((v) => [v['name'], v]));
+    expect(byName.get('host')?.['query']).toBe(`label_values(${METRICS.workerInfo}{service_name=~"$service", server=~"$server"}, host)`);
+    expect(String(byName.get('worker')?.['query'])).toContain('host=~"$host"');
+  });
+
+  it('request histograms are never filtered on $host or $worker (they carry neither label)', () => {
+    for (const [, dashboard] of dashboards) {
+      for (const expr of allExprs(dashboard).filter((e) => HISTOGRAMS.some((h) => h !== METRICS.workerSamplerLag && e.includes(`${h}_`)))) {
+        expect(expr).not.toContain('$host');
+        expect(expr).not.toContain('$worker');
+      }
+    }
+  });
+
+  it('the overview breaks capacity, CPU, memory and workers down per host, and requests per collector', () => {
+    const overview = dashboards.find(([u]) => u === 'wsgiscope-overview')![1];
+    const exprs = allExprs(overview);
+    const perHost = (metric: string): boolean =>
+      exprs.some((e) => e.includes(`${metric}{`) && /\b(?:sum|count) by \(server, host\)/.test(e));
+    for (const metric of [
+      METRICS.workerBusyThreadSeconds, METRICS.workerThreads, METRICS.activeRequests,
+      METRICS.workerCpuSeconds, METRICS.workerResidentMemory, METRICS.workerInfo,
+    ]) {
+      expect({ metric, perHost: perHost(metric) }).toEqual({ metric, perHost: true });
+    }
+    expect(exprs.some((e) => e.includes(`${METRICS.requestDuration}_count{`) && e.includes('sum by (server, instance)'))).toBe(true);
+  });
+
+  it('no query groups by a listening address without its host (0.0.0.0:8000 recurs on every host)', () => {
+    for (const [, dashboard] of dashboards) {
+      for (const expr of allExprs(dashboard)) {
+        for (const by of expr.match(/by \(([^)]*)\)/g) ?? []) {
+          if (by.includes('address')) expect(by).toContain('host');
+        }
+      }
+    }
   });
 
   it('every panel is reachable: titles unique per dashboard', () => {

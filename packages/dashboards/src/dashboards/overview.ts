@@ -1,6 +1,7 @@
 /**
  * The overview: one line per server, so servers running the same app can be
- * compared side by side (traffic, latency, where the time goes, capacity).
+ * compared side by side (traffic, latency, where the time goes, capacity),
+ * summed over every host; the last row breaks capacity down per host.
  */
 import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { dashboardFrame, finish } from '../frame';
@@ -13,6 +14,8 @@ import { datasourceVariable, serverVariable, serviceVariable } from '../variable
 export const OVERVIEW_UID = 'wsgiscope-overview';
 
 const BY_SERVER = ['server'];
+/** Per-worker series carry `host`; request series do not (one collector per host: `instance`). */
+const BY_HOST = ['server', 'host'];
 const requests = `${METRICS.requestDuration}_count`;
 
 /** 5xx share of responses; `or … * 0` keeps a 0 line for servers without errors. */
@@ -173,6 +176,57 @@ export function overviewDashboard(): DashboardModel {
       description: 'Worker processes reporting. Drops when workers die; their series expire after a silence.',
       unit: 'short', width: 8, min: 0,
       queries: [{ expr: `count by (server) (${selector(METRICS.workerThreads, S)})`, legend: '{{server}}' }],
+    }))
+
+    // Beyond one host (docs/scaling.md): one collector per host, all scraped by one Prometheus
+    // (or federated / remote-written into one store). Per-worker series carry `host`.
+    .withRow(new RowBuilder('Per host'))
+    .withPanel(timeseries({
+      title: 'Request rate per collector',
+      description:
+        'Completed requests per second by Prometheus target (instance). Request histograms carry no host label; ' +
+        'with one collector per host or pod, each target is one host. The lines add up to the Request rate above.',
+      unit: 'reqps', width: 8, min: 0,
+      queries: [{ expr: sumRate(requests, ['server', 'instance'], S), legend: '{{server}} {{instance}}' }],
+    }))
+    .withPanel(timeseries({
+      title: 'Utilisation per host',
+      description:
+        'Average busy threads ÷ thread capacity over the workers of each host (label host: the shim\'s WSGISCOPE_HOST, ' +
+        'e.g. a pod name, else the machine\'s name). One hot host among cool ones: uneven load balancing.',
+      unit: 'percentunit', width: 8, min: 0, max: 1,
+      queries: [{
+        expr: `${sumRate(METRICS.workerBusyThreadSeconds, BY_HOST, S)} / sum by (server, host) (${selector(METRICS.workerThreads, S)})`,
+        legend: '{{server}} {{host}}',
+      }],
+    }))
+    .withPanel(timeseries({
+      title: 'Busy threads vs capacity per host',
+      description: 'Per host: threads busy on average over the window, requests in flight now, and the capacity of its workers.',
+      unit: 'short', width: 8, min: 0,
+      queries: [
+        { expr: sumRate(METRICS.workerBusyThreadSeconds, BY_HOST, S), legend: '{{server}} {{host}} busy (avg)' },
+        { expr: `sum by (server, host) (${selector(METRICS.activeRequests, S)})`, legend: '{{server}} {{host}} in flight' },
+        { expr: `sum by (server, host) (${selector(METRICS.workerThreads, S)})`, legend: '{{server}} {{host}} capacity' },
+      ],
+    }))
+    .withPanel(timeseries({
+      title: 'Process CPU per host',
+      description: 'CPU cores used by the worker processes on each host (user + system): compare with that host\'s cores.',
+      unit: 'short', width: 8, min: 0,
+      queries: [{ expr: sumRate(METRICS.workerCpuSeconds, BY_HOST, S), legend: '{{server}} {{host}}' }],
+    }))
+    .withPanel(timeseries({
+      title: 'Resident memory per host',
+      description: 'RSS summed over the worker processes on each host.',
+      unit: 'bytes', width: 8, min: 0,
+      queries: [{ expr: `sum by (server, host) (${selector(METRICS.workerResidentMemory, S)})`, legend: '{{server}} {{host}}' }],
+    }))
+    .withPanel(timeseries({
+      title: 'Worker processes per host',
+      description: 'Worker processes reporting from each host (every worker, including those without a fixed capacity).',
+      unit: 'short', width: 8, min: 0,
+      queries: [{ expr: `count by (server, host) (${selector(METRICS.workerInfo, S)})`, legend: '{{server}} {{host}}' }],
     }));
   return finish(builder);
 }

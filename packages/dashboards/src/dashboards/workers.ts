@@ -8,7 +8,7 @@ import type { DashboardModel } from '../schema';
 import { METRICS } from '../metrics';
 import { table, timeseries } from '../panels';
 import { RATE_WINDOW, SERVICE_SCOPE, WORKER_SCOPE as W, quantile, selector, sumRate } from '../promql';
-import { datasourceVariable, serverVariable, serviceVariable, workerVariable } from '../variables';
+import { datasourceVariable, hostVariable, serverVariable, serviceVariable, workerVariable } from '../variables';
 
 export const WORKERS_UID = 'wsgiscope-workers';
 
@@ -25,6 +25,7 @@ export function workersDashboard(): DashboardModel {
     .withVariable(datasourceVariable())
     .withVariable(serviceVariable())
     .withVariable(serverVariable())
+    .withVariable(hostVariable())
     .withVariable(workerVariable())
 
     .withRow(new RowBuilder('Occupancy per worker'))
@@ -63,19 +64,21 @@ export function workersDashboard(): DashboardModel {
       description:
         'Connections waiting to be accepted on each listening socket, against its backlog (the accept queue\'s capacity). ' +
         'Waiting connections mean every worker is busy: requests queue in the kernel before any timing starts. ' +
-        'Workers of one server share a socket and each reports it, hence max by address.',
+        'Workers of one server share a socket and each reports it, hence max by address — and by host, ' +
+        'since an address such as 0.0.0.0:8000 recurs on every host and is another socket there.',
       unit: 'short', width: 24, min: 0,
       queries: [
-        { expr: `max by (server, address) (${selector(METRICS.listenQueue, W)})`, legend: '{{server}} {{address}} waiting' },
-        { expr: `max by (server, address) (${selector(METRICS.listenQueueLimit, W)})`, legend: '{{server}} {{address}} backlog' },
+        { expr: `max by (server, host, address) (${selector(METRICS.listenQueue, W)})`, legend: '{{server}} {{host}} {{address}} waiting' },
+        { expr: `max by (server, host, address) (${selector(METRICS.listenQueueLimit, W)})`, legend: '{{server}} {{host}} {{address}} backlog' },
       ],
     }))
 
-    // Request histograms carry no pid label (cardinality), so phases are per server here too.
+    // Request histograms carry no pid or host label (cardinality), so phases are per server here,
+    // whatever $host and $worker select.
     .withRow(new RowBuilder('Request phases (per server)'))
     .withPanel(timeseries({
       title: 'Phase p50',
-      description: 'Median time per phase: read_body, app, generate (body generation inside the response iterable) and write partition the request; first_byte is the time to the first body byte.',
+      description: 'Per server, over all hosts ($host and $worker do not apply: request histograms carry neither). Median time per phase: read_body, app, generate (body generation inside the response iterable) and write partition the request; first_byte is the time to the first body byte.',
       unit: 's', width: 12, min: 0,
       queries: [{
         expr: quantile(0.5, METRICS.phaseDuration, ['server', 'phase'], SERVICE_SCOPE),
@@ -84,7 +87,7 @@ export function workersDashboard(): DashboardModel {
     }))
     .withPanel(timeseries({
       title: 'Phase p99',
-      description: 'Tail time per phase: slow uploads show in read_body, slow streaming generators in generate, slow readers and large responses in write.',
+      description: 'Per server, over all hosts. Tail time per phase: slow uploads show in read_body, slow streaming generators in generate, slow readers and large responses in write.',
       unit: 's', width: 12, min: 0,
       queries: [{
         expr: quantile(0.99, METRICS.phaseDuration, ['server', 'phase'], SERVICE_SCOPE),
