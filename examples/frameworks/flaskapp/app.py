@@ -46,6 +46,11 @@ def file() -> Union[Response, tuple[str, int]]:
     return send_file(path, mimetype="application/octet-stream")
 
 
+@app.route("/items/<int:item_id>")
+def item(item_id: int) -> str:
+    return f"item {item_id}"
+
+
 @app.route("/upload", methods=["POST"])
 def upload() -> str:
     return str(len(request.get_data()))

@@ -316,15 +316,10 @@ def _default_route(environ: dict[str, Any]) -> Optional[str]:
 
 
 def framework_route(environ: dict[str, Any]) -> Optional[str]:
-    """The route template from the framework's own route table: Django's resolved route (our
-    hook on its handler, :func:`wsgiscope.frameworks.instrument_app`) or Flask's ``url_rule``
-    (werkzeug keeps the request in the environ). Bounded by the app's URL table."""
+    """The route template from the framework's own route table (Django's resolved route,
+    Flask's ``url_rule``), put in the environ by our hook on the app
+    (:func:`wsgiscope.frameworks.instrument_app`). Bounded by the app's URL table."""
     route = environ.get(FRAMEWORK_ROUTE)
-    if route is None:
-        request = environ.get("werkzeug.request")
-        if request is not None:
-            rule = getattr(request, "url_rule", None)
-            route = getattr(rule, "rule", None)
     return route if isinstance(route, str) else None
 
 

@@ -8,5 +8,6 @@ urlpatterns = [
     path("sleep", views.sleep),
     path("stream", views.stream),
     path("file", views.file),
+    path("items/<int:item_id>", views.item),
     path("upload", csrf_exempt(views.upload)),
 ]

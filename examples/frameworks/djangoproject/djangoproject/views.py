@@ -43,5 +43,9 @@ def file(request: HttpRequest) -> Union[FileResponse, HttpResponseNotFound]:
                         content_type="application/octet-stream")
 
 
+def item(request: HttpRequest, item_id: int) -> HttpResponse:
+    return HttpResponse(f"item {item_id}")
+
+
 def upload(request: HttpRequest) -> HttpResponse:
     return HttpResponse(str(len(request.body)))
