@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import socketserver
 import threading
+import warnings
 from types import SimpleNamespace
 from typing import Any
 
+import fixtureapps
 import pytest
+from support import call, make_agent, make_environ
 
 from wsgiscope.detect import ServerInfo, detect, distribution_version, with_overrides
+from wsgiscope.middleware import Middleware
 
 
 @pytest.mark.parametrize(
@@ -197,3 +201,18 @@ def test_a_configured_capacity_wins_and_the_detected_one_is_kept() -> None:
     assert (info.capacity_threads, info.capacity_source, info.detected_capacity_threads) == (
         16, "configured", 4)
     assert with_overrides(ServerInfo("unknown"), None, 16, None).detected_capacity_threads is None
+
+
+def test_an_unrecognised_server_gets_one_warning_naming_the_variable_and_the_docs() -> None:
+    agent = make_agent(server_info=None)
+    mw = Middleware(fixtureapps.hello, agent)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            call(mw, make_environ(SERVER_SOFTWARE="Exotic/1.0"))
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 1, messages
+    assert "WSGISCOPE_CAPACITY" in messages[0] and "docs/servers.md" in messages[0]
+    assert "Exotic/1.0" in messages[0]
+    assert agent.resource is not None
+    assert (agent.resource["server"], agent.resource["capacity_source"]) == ("unknown", "default")
