@@ -5,11 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from wsgiscope.config import OPTIONS, Config, WsgiscopeConfigWarning
+from wsgiscope.config import OPTIONS, Config, WsgiscopeConfigWarning, describe_options
 
 
 def load_quietly(env: dict[str, str], **kwargs: Any) -> tuple[Config, list[str]]:
@@ -72,6 +73,70 @@ def test_bad_value_gives_one_warning_naming_the_variable_and_the_default(
     assert len(messages) == 1
     assert variable in messages[0] and repr(default) in messages[0]
     assert getattr(config, attribute) == default
+
+
+UNIT_RENAMES = [
+    ("WSGISCOPE_FLUSH_INTERVAL_SECONDS", "WSGISCOPE_FLUSH_INTERVAL", "flush_interval_s", "0.5",
+     0.5),
+    ("WSGISCOPE_SAMPLE_INTERVAL_SECONDS", "WSGISCOPE_SAMPLE_INTERVAL", "sample_interval_s", "0.1",
+     0.1),
+    ("WSGISCOPE_SEND_TIMEOUT_SECONDS", "WSGISCOPE_SEND_TIMEOUT", "send_timeout_s", "3", 3.0),
+    ("WSGISCOPE_INLINE_FLUSH_TIMEOUT_SECONDS", "WSGISCOPE_INLINE_FLUSH_TIMEOUT",
+     "inline_flush_timeout_s", "0.5", 0.5),
+    ("WSGISCOPE_EXIT_FLUSH_TIMEOUT_SECONDS", "WSGISCOPE_EXIT_FLUSH_TIMEOUT", "exit_flush_timeout_s",
+     "4", 4.0),
+    ("WSGISCOPE_CAPACITY_THREADS", "WSGISCOPE_CAPACITY", "capacity_threads", "8", 8),
+    ("WSGISCOPE_CAPACITY_PROCESSES", "WSGISCOPE_PROCESSES", "capacity_processes", "3", 3),
+]
+
+
+@pytest.mark.parametrize(("new", "old", "attribute", "raw", "expected"), UNIT_RENAMES)
+def test_variable_with_its_unit_is_read(new: str, old: str, attribute: str, raw: str,
+                                        expected: Any) -> None:
+    config, messages = load_quietly({new: raw})
+    assert messages == [] and getattr(config, attribute) == expected
+
+
+@pytest.mark.parametrize(("new", "old", "attribute", "raw", "expected"), UNIT_RENAMES)
+def test_old_name_without_the_unit_still_works(new: str, old: str, attribute: str, raw: str,
+                                               expected: Any) -> None:
+    config, messages = load_quietly({old: raw})
+    assert messages == [] and getattr(config, attribute) == expected
+
+
+@pytest.mark.parametrize(("new", "old", "attribute", "raw", "expected"), UNIT_RENAMES)
+def test_new_name_wins_over_its_alias_whatever_the_order(new: str, old: str, attribute: str,
+                                                        raw: str, expected: Any) -> None:
+    for env in ({old: "bad", new: raw}, {new: raw, old: "bad"}):
+        config, messages = load_quietly(env)
+        assert messages == [] and getattr(config, attribute) == expected
+
+
+def test_bad_value_under_an_alias_names_the_alias() -> None:
+    config, messages = load_quietly({"WSGISCOPE_FLUSH_INTERVAL": "soon"})
+    assert config.flush_interval_s == 1.0
+    assert len(messages) == 1
+    assert "environment variable WSGISCOPE_FLUSH_INTERVAL='soon'" in messages[0]
+
+
+def test_every_duration_variable_names_its_unit() -> None:
+    for option in OPTIONS:
+        if option.name.endswith("_s"):
+            assert option.env.endswith("_SECONDS"), option.env
+
+
+def test_help_lists_the_new_name_with_its_alias() -> None:
+    out = subprocess.run([sys.executable, "-m", "wsgiscope", "--help"], capture_output=True,
+                         text=True, check=True).stdout
+    for new, old, attribute, _, _ in UNIT_RENAMES:
+        line = next(row for row in out.splitlines() if row.startswith(attribute + " "))
+        assert new in line and f"(alias: {old})" in line
+
+
+def test_readme_option_table_is_the_help_output() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("```\noption ") + len("```\n")
+    assert readme[start:readme.index("```", start)].rstrip("\n") == describe_options()
 
 
 def test_bad_keyword_value_warns_instead_of_raising() -> None:

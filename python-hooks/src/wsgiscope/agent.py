@@ -213,14 +213,14 @@ class Agent:
         if info.server == "unknown":
             software = environ.get("SERVER_SOFTWARE") or "no SERVER_SOFTWARE"
             warnings.warn(
-                f"wsgiscope: unrecognised WSGI server ({software}); set WSGISCOPE_CAPACITY to "
-                "the number of requests one process serves at once (utilisation assumes 1 "
+                f"wsgiscope: unrecognised WSGI server ({software}); set WSGISCOPE_CAPACITY_THREADS "
+                "to the number of requests one process serves at once (utilization assumes 1 "
                 "until then); see docs/servers.md", stacklevel=3)
         elif environ.get("wsgi.multithread"):
             warnings.warn(
                 f"wsgiscope: {info.server} does not tell how many threads serve requests; "
-                "set WSGISCOPE_CAPACITY (or the capacity_threads option) to its thread count, "
-                "utilisation assumes 1 until then; see docs/servers.md", stacklevel=3)
+                "set WSGISCOPE_CAPACITY_THREADS (or the capacity_threads option) to its thread "
+                "count, utilization assumes 1 until then; see docs/servers.md", stacklevel=3)
 
     def shutdown(self) -> None:
         """Stop the flusher and send what is buffered, within ``exit_flush_timeout_s``."""

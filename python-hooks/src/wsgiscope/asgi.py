@@ -20,8 +20,8 @@ the collector cannot tell them apart. The phases, mapped onto ASGI:
 CPU per request is **not attributable**: every request shares the event loop's thread, so
 ``cpu_us`` is null (as on greenlet servers). Occupancy: each request is its own lane (a task,
 like a greenlet), so "busy threads" counts requests in flight and busy-thread-seconds
-integrates them; capacity is the configured concurrency limit (``WSGISCOPE_CAPACITY`` /
-``capacity_threads``; the launchers pass the same number to uvicorn's ``--limit-concurrency``),
+integrates them; capacity is the configured concurrency limit (``WSGISCOPE_CAPACITY_THREADS``
+/ ``capacity_threads``; the launchers pass the same number to uvicorn's ``--limit-concurrency``),
 reported as ``capacity_source="configured"``, and 1 (``default``) when not configured.
 
 Like the WSGI middleware this never raises an exception of its own into the server: app

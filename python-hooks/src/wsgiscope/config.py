@@ -1,12 +1,15 @@
 """The shim's one configuration object, parsed once from keyword arguments and ``WSGISCOPE_*``.
 
-Every option is one row of :data:`OPTIONS`: ``(name, env var, converter, default, meaning)``.
-Keyword arguments win over environment variables, which win over defaults. A value that does
+Every option is one row of :data:`OPTIONS`: ``(name, env var, converter, default, meaning,
+aliases)``. Variable names carry their unit (``WSGISCOPE_FLUSH_INTERVAL_SECONDS``,
+``WSGISCOPE_CAPACITY_THREADS``); the older names without it are aliases that still work, and the
+new name wins when both are set. Keyword arguments win over environment variables, which win
+over defaults. A value that does
 not convert gives exactly one :class:`WsgiscopeConfigWarning` naming the variable and the
 default used instead; an unknown keyword gives one warning too. Nothing here ever raises into
 the application.
 
-    >>> cfg = Config.load({"WSGISCOPE_FLUSH_INTERVAL": "0.5"}, service_name="shop")
+    >>> cfg = Config.load({"WSGISCOPE_FLUSH_INTERVAL_SECONDS": "0.5"}, service_name="shop")
     >>> (cfg.flush_interval_s, cfg.service_name)
     (0.5, 'shop')
 """
@@ -119,6 +122,15 @@ class Option(NamedTuple):
     convert: Callable[[object], Any]
     default: Any
     doc: str
+    #: older variable names read when ``env`` is unset (``env`` wins when both are set)
+    aliases: tuple[str, ...] = ()
+
+    def lookup(self, environ: Mapping[str, str]) -> Optional[tuple[str, str]]:
+        """``(variable, raw value)`` of the first of ``env`` and its aliases that is set."""
+        for variable in (self.env, *self.aliases):
+            if variable in environ:
+                return variable, environ[variable]
+        return None
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -128,30 +140,34 @@ OPTIONS: tuple[Option, ...] = (
            "service_name label on every series"),
     Option("disabled", "WSGISCOPE_DISABLED", _bool, False,
            "true: wrap() returns the application untouched"),
-    Option("flush_interval_s", "WSGISCOPE_FLUSH_INTERVAL", _positive_float, 1.0,
-           "seconds between batches sent to the collector"),
-    Option("sample_interval_s", "WSGISCOPE_SAMPLE_INTERVAL", _positive_float, 0.25,
-           "seconds between sampler wake-ups (their lateness is the GIL contention indicator)"),
+    Option("flush_interval_s", "WSGISCOPE_FLUSH_INTERVAL_SECONDS", _positive_float, 1.0,
+           "seconds between batches sent to the collector", ("WSGISCOPE_FLUSH_INTERVAL",)),
+    Option("sample_interval_s", "WSGISCOPE_SAMPLE_INTERVAL_SECONDS", _positive_float, 0.25,
+           "seconds between sampler wake-ups (their lateness is the GIL contention indicator)",
+           ("WSGISCOPE_SAMPLE_INTERVAL",)),
     Option("listen_backlog", "WSGISCOPE_LISTEN_BACKLOG", _bool, False,
            "true: report the listen queue from /proc/net/tcp (costs O(host sockets) per flush)"),
     Option("cpu_time", "WSGISCOPE_CPU_TIME", _bool, True,
            "false: skip per-request thread CPU time (saves two system calls per request)"),
-    Option("capacity_threads", "WSGISCOPE_CAPACITY", _optional_positive_int, None,
-           "threads per process that can serve requests; overrides detection"),
-    Option("capacity_processes", "WSGISCOPE_PROCESSES", _optional_positive_int, None,
-           "worker processes of the server; overrides detection"),
+    Option("capacity_threads", "WSGISCOPE_CAPACITY_THREADS", _optional_positive_int, None,
+           "threads per process that can serve requests; overrides detection",
+           ("WSGISCOPE_CAPACITY",)),
+    Option("capacity_processes", "WSGISCOPE_CAPACITY_PROCESSES", _optional_positive_int, None,
+           "worker processes of the server; overrides detection", ("WSGISCOPE_PROCESSES",)),
     Option("server", "WSGISCOPE_SERVER", _optional_label, None,
            "server label (gunicorn, uwsgi, ...); overrides detection"),
     Option("max_buffer_records", "WSGISCOPE_MAX_BUFFER_RECORDS", _positive_int, 20000,
            "request records kept while the collector is unreachable; more are dropped and counted"),
     Option("max_batch_records", "WSGISCOPE_MAX_BATCH_RECORDS", _positive_int, 5000,
            "request records per batch (at most 100000)"),
-    Option("send_timeout_s", "WSGISCOPE_SEND_TIMEOUT", _positive_float, 2.0,
-           "seconds the background flusher waits for the collector"),
-    Option("inline_flush_timeout_s", "WSGISCOPE_INLINE_FLUSH_TIMEOUT", _positive_float, 0.25,
-           "seconds a request thread may spend sending when background threads never run"),
-    Option("exit_flush_timeout_s", "WSGISCOPE_EXIT_FLUSH_TIMEOUT", _positive_float, 2.0,
-           "seconds spent flushing at interpreter exit"),
+    Option("send_timeout_s", "WSGISCOPE_SEND_TIMEOUT_SECONDS", _positive_float, 2.0,
+           "seconds the background flusher waits for the collector", ("WSGISCOPE_SEND_TIMEOUT",)),
+    Option("inline_flush_timeout_s", "WSGISCOPE_INLINE_FLUSH_TIMEOUT_SECONDS", _positive_float,
+           0.25,
+           "seconds a request thread may spend sending when background threads never run",
+           ("WSGISCOPE_INLINE_FLUSH_TIMEOUT",)),
+    Option("exit_flush_timeout_s", "WSGISCOPE_EXIT_FLUSH_TIMEOUT_SECONDS", _positive_float, 2.0,
+           "seconds spent flushing at interpreter exit", ("WSGISCOPE_EXIT_FLUSH_TIMEOUT",)),
     Option("gzip", "WSGISCOPE_GZIP", _bool, False, "gzip batch bodies"),
     Option("token", "WSGISCOPE_TOKEN", _optional_str, None,
            "bearer token for the collector's ingest endpoint"),
@@ -220,8 +236,8 @@ class Config:
         for opt in OPTIONS:
             if opt.name in kwargs:
                 source, raw = f"option {opt.name}", kwargs[opt.name]
-            elif opt.env in env:
-                source, raw = f"environment variable {opt.env}", env[opt.env]
+            elif (found := opt.lookup(env)) is not None:
+                source, raw = f"environment variable {found[0]}", found[1]
             else:
                 continue
             try:
@@ -253,7 +269,8 @@ class Config:
 def describe_options() -> str:
     """The option table as plain text, for ``python -m wsgiscope --help``."""
     rows = [("option", "environment variable", "default", "meaning")]
-    rows += [(o.name, o.env, "unset" if o.default is None else str(o.default), o.doc)
+    rows += [(o.name, o.env, "unset" if o.default is None else str(o.default),
+              o.doc + "".join(f" (alias: {alias})" for alias in o.aliases))
              for o in OPTIONS]
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     return "\n".join(
