@@ -28,8 +28,8 @@ import { everyInterval, expiryIntervalMs } from '../workers/registry';
 import type { ResourceIdentity } from './attributes';
 import { attributesKey, requestAttributes, resourceIdentity } from './attributes';
 import { bucketMap, mapCounts, microsPerUnit, TARGET_BUCKETS, targetBucket } from './buckets';
-import type { ExportMetricsRequest, ExportTraceRequest, HistogramDataPoint, Metric } from './model';
-import { FLAG_NO_RECORDED_VALUE, SPAN_KIND_SERVER, TEMPORALITY_CUMULATIVE, TEMPORALITY_DELTA } from './model';
+import type { ExportMetricsRequest, ExportTraceRequest, HistogramDataPoint, Int64, Metric } from './model';
+import { FLAG_NO_RECORDED_VALUE, int64Number, int64Text, SPAN_KIND_SERVER, TEMPORALITY_CUMULATIVE, TEMPORALITY_DELTA } from './model';
 
 /** The duration metrics read, with the unit each has when the point does not say. */
 export const DURATION_METRICS: ReadonlyMap<string, string> = new Map([
@@ -110,7 +110,8 @@ class Tally implements OtlpOutcome {
   }
 }
 
-function nanos(text: string | undefined): bigint {
+function nanos(value: Int64 | null | undefined): bigint {
+  const text = int64Text(value);
   if (text === undefined || text === '') return 0n;
   try {
     return BigInt(text);
@@ -196,7 +197,7 @@ export class OtlpRequests {
       // An SDK in semconv "http/dup" mode sends both names for the same requests: the
       // stable one wins, in this request and from then on for the instance.
       const scopes = rm.scopeMetrics ?? [];
-      const hasStable = scopes.some((sm) => (sm.metrics ?? []).some((m) => m.name === STABLE_METRIC && m.histogram !== undefined));
+      const hasStable = scopes.some((sm) => (sm.metrics ?? []).some((m) => m.name === STABLE_METRIC && m.histogram !== null && m.histogram !== undefined));
       if (hasStable) {
         const instance = this.instanceOf(id);
         if (instance !== undefined) instance.stableSeen = true;
@@ -216,11 +217,11 @@ export class OtlpRequests {
   private durationMetric(id: ResourceIdentity, metricKey: string, metric: Metric, defaultUnit: string, tally: Tally): void {
     const histogram = metric.histogram;
     const points = histogram?.dataPoints ?? [];
-    if (histogram === undefined) {
+    if (histogram === null || histogram === undefined) {
       // Another point type under the name (an exponential histogram, a gauge): not ours to read.
       return;
     }
-    const unit = metric.unit === undefined || metric.unit === '' ? defaultUnit : metric.unit;
+    const unit = (metric.unit ?? '') === '' ? defaultUnit : (metric.unit ?? defaultUnit);
     const usPerUnit = microsPerUnit(unit);
     if (usPerUnit === undefined) {
       tally.reject(points.length, `${metric.name ?? ''}: unit ${JSON.stringify(unit)} is not a duration unit (s, ms, us, ns)`);
@@ -245,8 +246,8 @@ export class OtlpRequests {
     usPerUnit: number, cumulative: boolean): string | undefined {
     if (((point.flags ?? 0) & FLAG_NO_RECORDED_VALUE) !== 0) return undefined;
     const bounds = point.explicitBounds ?? [];
-    const counts = (point.bucketCounts ?? []).map(Number);
-    const count = Number(point.count ?? '0');
+    const counts = (point.bucketCounts ?? []).map(int64Number);
+    const count = int64Number(point.count);
     const sum = point.sum ?? 0;
     for (let i = 0; i < bounds.length; i++) {
       if (!Number.isFinite(bounds[i]) || (i > 0 && bounds[i]! <= bounds[i - 1]!)) return 'explicit_bounds must be finite and strictly increasing';

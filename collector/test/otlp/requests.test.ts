@@ -52,7 +52,7 @@ describe('decode', () => {
     const fromJson = decodeOtlp('traces', 'json', Buffer.from(JSON.stringify(json)));
     expect(fromJson).toEqual(fromProto);
     const span = fromJson.resourceSpans?.[0]?.scopeSpans?.[0]?.spans?.[0] as Record<string, unknown>;
-    expect(span.startTimeUnixNano).toBe('1000000000');
+    expect(String(span.startTimeUnixNano)).toBe('1000000000');
     expect((span.traceId as Buffer).toString('hex')).toBe('5b8efff798038103d269b633813fc60c');
     const named = JSON.parse(JSON.stringify(newMetric([{ attributes: GET200, start: '1', bounds: [1], counts: [1, 0], sum: 0.5 }]))
       .replace('"aggregationTemporality":2', '"aggregationTemporality":"AGGREGATION_TEMPORALITY_CUMULATIVE"')) as Record<string, unknown>;
