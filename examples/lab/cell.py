@@ -9,8 +9,10 @@ and busy-thread-seconds stop changing over two scrapes more than a flush interva
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -45,6 +47,9 @@ class CellResult:
     shim: Optional[ShimView] = None
     checks: Dict[str, Any] = field(default_factory=dict)
     error: Optional[str] = None
+    # The collector's findings for this cell's service over the cell's own window (docs/diagnosis.md).
+    diagnosis: List[Dict[str, Any]] = field(default_factory=list)
+    diagnosis_error: Optional[str] = None
 
     def to_dict(self) -> Dict[str, Any]:
         return {
@@ -56,6 +61,8 @@ class CellResult:
             "shim": self.shim.to_dict() if self.shim else None,
             "checks": self.checks,
             "error": self.error,
+            "diagnosis": self.diagnosis,
+            "diagnosis_error": self.diagnosis_error,
         }
 
 
@@ -174,6 +181,18 @@ def checks(
     return out
 
 
+def diagnose(collector_url: str, service: str, window_s: float, end_unix_s: float) -> List[Dict[str, Any]]:
+    """The collector's findings for ``service`` over the ``window_s`` before ``end_unix_s``
+    (GET /api/diagnosis?window=&end=; the collector runs on this host, so the clocks agree)."""
+    query = f"window={max(1.0, window_s):.2f}&end={end_unix_s * 1000:.0f}"
+    with urllib.request.urlopen(f"{collector_url}/api/diagnosis?{query}", timeout=10) as answer:
+        body = json.load(answer)
+    found = body.get("findings") if isinstance(body, dict) else None
+    if not isinstance(found, list):
+        raise ValueError(f"not a diagnosis: {str(body)[:200]}")
+    return [f for f in found if isinstance(f, dict) and f.get("service_name") == service]
+
+
 def run_cell(
     server: str,
     *,
@@ -208,4 +227,11 @@ def run_cell(
         result.checks = checks(client, shim, result.load_s, bound, scenario)
     except Exception as exc:  # one broken cell must not end the run
         result.error = f"{type(exc).__name__}: {exc}"[:500]
+        return result
+    try:
+        # The cell's own window: the load and its tail (load_s), ending when its last request was served.
+        end_unix_s = time.time() - (time.monotonic() - drained_at)
+        result.diagnosis = diagnose(collector_url, service, result.load_s, end_unix_s)
+    except Exception as exc:  # an older collector without /api/diagnosis: the cell still counts
+        result.diagnosis_error = f"{type(exc).__name__}: {exc}"[:300]
     return result

@@ -1,7 +1,8 @@
-"""Findings per scenario, computed from the numbers (each sentence quotes the values it rests on).
-
-Rules only state comparisons the cells measured; when the needed cells are missing they say
-nothing. The committed report may add prose, but these lines are regenerated on every run.
+"""Findings per scenario: a one-line human summary of what the scenario is about, then what the
+collector's diagnosis said about each cell (GET /api/diagnosis over the cell's own window,
+docs/diagnosis.md), then comparisons between servers computed from the numbers (each sentence
+quotes the values it rests on; when the needed cells are missing they say nothing). Nothing here
+is copied by hand: every line is regenerated on every run.
 """
 
 from __future__ import annotations
@@ -159,6 +160,37 @@ def slow_clients(cells: Cells, baseline: Optional[Cells] = None) -> List[str]:
     return out
 
 
+#: What each scenario is about, and which finding the diagnosis should give where it bites.
+SUMMARY: Dict[str, str] = {
+    "hello": "Baseline: tiny requests, the server's own overhead. Expect no warning.",
+    "cpu": "CPU-bound requests: gil_contention on threads of one process, cpu_saturated when the cores run out.",
+    "sleep": "Long waits: capacity_exhausted where the lanes are few, blocking_io (threads busy, CPU idle).",
+    "mixed": "Short requests behind long ones: long_requests_block_short on few lanes.",
+    "upload": "Large bodies in: read_body time; slow_clients only when the reads are slow.",
+    "download": "Large bodies out: write time; slow_clients only when the client reads slowly.",
+    "backend": "Waiting on a slow back end: blocking_io, capacity_exhausted once every thread waits.",
+    "slow_clients": "Slow clients hold sync and threaded workers (slow_clients); async servers shrug them off.",
+}
+
+
+def diagnosed(cells: Cells) -> List[str]:
+    """One line per cell with findings (most severe first), then the cells the diagnosis found healthy."""
+    out: List[str] = []
+    quiet: List[str] = []
+    for k, c in sorted(cells.items()):
+        if c.diagnosis_error:
+            out.append(f"{k}: no diagnosis ({c.diagnosis_error}).")
+            continue
+        if not c.diagnosis:
+            quiet.append(k)
+            continue
+        parts = [f"**{f.get('id')}** ({f.get('severity')}): {f.get('summary')}" for f in c.diagnosis]
+        out.append(f"{k}: " + "; ".join(parts) + ".")
+    if quiet:
+        out.append(f"No finding: {', '.join(quiet)}.")
+    return out
+
+
 RULES: Dict[str, Callable[[Cells], List[str]]] = {
     "hello": hello,
     "cpu": cpu,
@@ -172,7 +204,9 @@ RULES: Dict[str, Callable[[Cells], List[str]]] = {
 
 def findings(scenario: str, cells: Cells, by_scenario: Dict[str, Cells]) -> List[str]:
     cells = _ok(cells)
+    head = [SUMMARY[scenario]] if scenario in SUMMARY else []
+    head += diagnosed(cells)
     if scenario == "slow_clients":
-        return slow_clients(cells, _ok(by_scenario.get("hello", {})))
+        return head + slow_clients(cells, _ok(by_scenario.get("hello", {})))
     rule = RULES.get(scenario, _throughput)
-    return rule(cells)
+    return head + rule(cells)

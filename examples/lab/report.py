@@ -27,7 +27,7 @@ def _pct(value: Optional[float]) -> str:
 
 def _row(c: CellResult) -> str:
     if c.error or c.client is None or c.shim is None:
-        return f"| {c.server} | failed: {(c.error or '').splitlines()[0][:120]} |" + " |" * 12
+        return f"| {c.server} | failed: {(c.error or '').splitlines()[0][:120]} |" + " |" * 13
     cl, s, k = c.client, c.shim, c.checks
     phases = "/".join(_ms(s.phase_mean_s.get(p)) for p in ("read_body", "app", "generate", "write"))
     queue = _ms(s.queue_mean_s) if s.queue_requests else "-"
@@ -37,8 +37,17 @@ def _row(c: CellResult) -> str:
         f"| {_ms(cl.p50_s)} / {_ms(s.p50_s)} | {_ms(cl.p99_s)} / {_ms(s.p99_s)} | {_ms(cl.mean_s)} / {_ms(s.mean_s)} "
         f"| {phases} | {queue} | {_pct(k.get('utilisation'))} | {_ms(s.cpu_mean_s, 2)} "
         f"| {'-' if cores is None else f'{cores:.2f}'} | {s.rss_bytes / 1e6:.0f} "
-        f"| {'yes' if k.get('agree') else 'NO'} |"
+        f"| {'yes' if k.get('agree') else 'NO'} | {diagnosis_cell(c)} |"
     )
+
+
+def diagnosis_cell(c: CellResult) -> str:
+    """The cell's finding ids with their severity, most severe first; what the collector said."""
+    if c.diagnosis_error:
+        return "?"
+    if not c.diagnosis:
+        return "-"
+    return ", ".join(f"{f.get('id')} ({f.get('severity')})" for f in c.diagnosis)
 
 
 FRONT_NGINX = "nginx in front (X-Request-Start: real queue time)"
@@ -46,8 +55,8 @@ FRONT_NONE = "no front end (no queue stamp: see the time outside the app)"
 HEADER = (
     "| server | req/s client / shim | requests client / shim | p50 ms client / shim | p99 ms client / shim "
     "| mean ms client / shim | shim read / app / generate / write ms | queue ms | utilisation | CPU/req ms "
-    "| cores | RSS MB | agree |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    "| cores | RSS MB | agree | diagnosis |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -172,6 +181,8 @@ def load_results(folder: Path) -> Tuple[RunConfig, List[CellResult]]:
                 shim,
                 c["checks"],
                 c["error"],
+                c.get("diagnosis") or [],
+                c.get("diagnosis_error"),
             )
         )
     return config, cells

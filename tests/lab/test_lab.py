@@ -1,5 +1,6 @@
 """A tiny lab matrix end to end (2 servers x 2 scenarios, 3 s each), through ``npm run lab``'s
-entry point: the report exists, the client and the shim agree, the numbers are sane."""
+entry point: the report exists, the client and the shim agree, the numbers are sane, and every
+cell carries the collector's diagnosis over its own window."""
 
 from __future__ import annotations
 
@@ -82,3 +83,24 @@ def test_threads_serve_more_sleeping_requests_than_processes_alone(run: Dict[str
     # 2x is the guaranteed floor, so the bound sits just under it.
     assert gthread["client"]["rate_per_s"] > 1.8 * sync["client"]["rate_per_s"]
     assert sync["checks"]["utilisation"] > 0.85  # every sync worker busy all the time
+
+
+def test_every_cell_carries_the_diagnosis_of_its_own_window(run: Dict[str, Any]) -> None:
+    for cell in run["cells"]:
+        assert cell["diagnosis_error"] is None, cell
+        for finding in cell["diagnosis"]:
+            assert finding["service_name"] == f"lab-{cell['server']}"
+            assert finding["severity"] in {"info", "warning", "critical"}
+    # 16 connections on 2 sync workers sleeping 100 ms each: every lane is taken, waiting. The
+    # diagnosis looked at the cell's own window: its utilisation is the lab's, within 10 %.
+    cell = run["by"][("gunicorn_sync", "sleep")]
+    found = {f["id"]: {e["name"]: e["value"] for e in f["evidence"]} for f in cell["diagnosis"]}
+    assert {"capacity_exhausted", "blocking_io"} & set(found), cell["diagnosis"]
+    for evidence in found.values():
+        if "utilization" in evidence:
+            assert evidence["utilization"] == pytest.approx(cell["checks"]["utilisation"], rel=0.10)
+    if cell["checks"]["utilisation"] >= 0.95:
+        assert "capacity_exhausted" in found
+    report = (run["folder"] / "report.md").read_text()
+    assert "| agree | diagnosis |" in report
+    assert "- gunicorn_sync: **" in report

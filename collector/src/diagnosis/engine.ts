@@ -120,11 +120,14 @@ export class DiagnosisEngine {
     return { findings, mode: 'live', window_seconds: this.thresholds.onset_seconds, evaluated_unix_ms: this.lastTickMs ?? this.nowMs() };
   }
 
-  /** One stateless evaluation over the last `seconds` (at most `retentionSeconds`). */
-  evaluate(seconds: number = this.thresholds.window_seconds): DiagnosisReport {
+  /**
+   * One stateless evaluation over the `seconds` (at most `retentionSeconds`) before `endMs`
+   * (collector clock, default now; the lab passes the moment a cell's load had drained).
+   */
+  evaluate(seconds: number = this.thresholds.window_seconds, endMs?: number): DiagnosisReport {
     const window = Math.min(Math.max(seconds, 1), this.retentionSeconds);
     this.tracker.snapshot();
-    const findings = diagnose(this.tracker.view(window * 1000), this.thresholds, 1);
-    return { findings, mode: 'window', window_seconds: window, evaluated_unix_ms: this.nowMs() };
+    const findings = diagnose(this.tracker.view(window * 1000, endMs), this.thresholds, 1);
+    return { findings, mode: 'window', window_seconds: window, evaluated_unix_ms: endMs ?? this.nowMs() };
   }
 }

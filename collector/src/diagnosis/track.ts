@@ -204,14 +204,19 @@ export class Tracker {
     for (const track of this.tracks.values()) track.trim(since);
   }
 
-  /** The view of the last `windowMs` (bounded by what is retained). */
-  view(windowMs: number): DiagnosisView {
+  /**
+   * The view of the `windowMs` before `endMs` (default now; bounded by what is retained). With an
+   * end in the past, worker readings that arrived after it are left out, and the request counts
+   * run to the first snapshot at or after it (records arrive up to a flush interval late).
+   */
+  view(windowMs: number, endMs?: number): DiagnosisView {
     const now = this.options.nowMs();
-    const since = now - windowMs;
+    const end = Math.min(endMs ?? now, now);
+    const since = end - windowMs;
     const workersByService = new Map<string, WorkerView[]>();
     const hosts = new Map<string, HostView>();
     for (const worker of this.registry.workers()) {
-      const view = this.workerView(worker, since);
+      const view = this.workerView(worker, since, end);
       const key = `${String(view.service_name.length)}:${view.service_name}${view.server}`;
       let list = workersByService.get(key);
       if (list === undefined) {
@@ -228,7 +233,7 @@ export class Tracker {
       host.worker_cpu_cores += view.cpu_cores ?? 0;
     }
 
-    const latest = this.snapshots.at(-1);
+    const latest = this.snapshots.find((s) => s.atMs >= end) ?? this.snapshots.at(-1);
     let base: Snapshot | undefined;
     for (const s of this.snapshots) {
       if (s.atMs <= since) base = s;
@@ -282,9 +287,9 @@ export class Tracker {
     };
   }
 
-  private workerView(worker: Worker, sinceMs: number): WorkerView {
+  private workerView(worker: Worker, sinceMs: number, endMs: number): WorkerView {
     const r = worker.resource;
-    const points = (this.tracks.get(worker)?.points ?? []).filter((p) => p.atMs > sinceMs);
+    const points = (this.tracks.get(worker)?.points ?? []).filter((p) => p.atMs > sinceMs && p.atMs <= endMs);
     let interval = 0;
     let busy = 0;
     let cpu = 0;

@@ -250,6 +250,10 @@ describe('evaluate(window)', () => {
     const ids = over35.findings.map((f) => f.id);
     expect(ids).toContain('blocking_io');
     expect(ids).not.toContain('capacity_exhausted');
+    // A window that ends in the past: the 25 s of load before the healthy tail.
+    const ended = sim.engine.evaluate(25, sim.nowMs - 10_000);
+    expect(ended.findings.map((f) => f.id)).toContain('capacity_exhausted');
+    expect(ended.evaluated_unix_ms).toBe(sim.nowMs - 10_000);
     // The longest window is bounded by what is kept.
     expect(sim.engine.evaluate(1e9).window_seconds).toBe(sim.engine.retentionSeconds);
   });

@@ -87,6 +87,9 @@ describe('GET /api/diagnosis and diagnose', () => {
     const ok = await fetch(`${running.url}/api/diagnosis?window=30`, { headers: auth });
     expect(ok.status).toBe(200);
     expect(((await ok.json()) as { mode: string; window_seconds: number })).toMatchObject({ mode: 'window', window_seconds: 30 });
+    const ended = await fetch(`${running.url}/api/diagnosis?window=30&end=${String(now)}`, { headers: auth });
+    expect(((await ended.json()) as { evaluated_unix_ms: number }).evaluated_unix_ms).toBe(now);
+    expect((await fetch(`${running.url}/api/diagnosis?window=30&end=soon`, { headers: auth })).status).toBe(400);
     for (const bad of ['abc', '-1', '0', '']) {
       const res = await fetch(`${running.url}/api/diagnosis?window=${bad}`, { headers: auth });
       expect(res.status).toBe(400);
