@@ -118,7 +118,7 @@ def test_check_gives_up_after_the_send_timeout(capsys: pytest.CaptureFixture[str
         silent.listen(1)
         url = f"http://127.0.0.1:{silent.getsockname()[1]}"
         started = time.monotonic()
-        code = check({"WSGISCOPE_COLLECTOR_URL": url, "WSGISCOPE_SEND_TIMEOUT": "0.3"})
+        code = check({"WSGISCOPE_COLLECTOR_URL": url, "WSGISCOPE_SEND_TIMEOUT_SECONDS": "0.3"})
         elapsed = time.monotonic() - started
     assert code == 1
     assert elapsed < 5
@@ -152,8 +152,9 @@ def test_check_stops_at_a_bad_variable_without_asking_the_collector(
     serve: Any, capsys: pytest.CaptureFixture[str],
 ) -> None:
     server = serve(200, {"status": "ok", "version": "0.1.0"})
-    assert check({"WSGISCOPE_COLLECTOR_URL": server.url, "WSGISCOPE_FLUSH_INTERVAL": "soon"}) == 2
-    assert "WSGISCOPE_FLUSH_INTERVAL='soon' is invalid" in capsys.readouterr().err
+    environ = {"WSGISCOPE_COLLECTOR_URL": server.url, "WSGISCOPE_FLUSH_INTERVAL_SECONDS": "soon"}
+    assert check(environ) == 2
+    assert "WSGISCOPE_FLUSH_INTERVAL_SECONDS='soon' is invalid" in capsys.readouterr().err
     assert server.paths == []
 
 
