@@ -28,10 +28,12 @@ How (the design asked for by issue 13):
 - the same statistics for the reference against its own copy (identical code on both sides,
   same interleaving) are the noise floor, printed beside every result.
 
-Variants are ``bare`` (the app alone) or ``shim`` (with wsgiscope), optionally followed by
-``:NAME=VALUE,...`` environment settings for that variant's server, e.g.
-``shim:WSGISCOPE_CPU_TIME=false`` or ``shim:WSGISCOPE_FLUSH_INTERVAL=3600``, or ``app=M:C`` to
-serve another app (served without the launcher's shim, e.g. bench.apps.ablation:application).
+Variants are ``bare`` (the app alone), ``shim`` (with wsgiscope, attached as launch.py does) or
+``ablate`` (the app wrapped by bench/apps/ablation.py, which can switch parts of the shim off),
+each optionally followed by ``:`` and comma-separated settings: ``NAME=VALUE`` is an environment
+variable of that variant's servers, ``app=MODULE:CALLABLE`` serves another app, and for
+``ablate`` a bare word is a part to switch off (``send``, ``flusher``, ``occupancy``). E.g.
+``shim:WSGISCOPE_CPU_TIME=false``, ``ablate`` (the whole shim), ``ablate:flusher,occupancy``.
 ``--shim-ref REF`` serves the shim from ``git archive REF python-hooks/src`` instead of the
 working tree (so a measurement can name the commit it measured while the tree changes).
 Loopback only; every process is stopped at the end.
@@ -70,6 +72,7 @@ from tests.e2e.support.waiting import wait_for  # noqa: E402
 
 LAUNCHER = ROOT / "examples" / "servers" / "launch.py"
 APP = "bench.apps.hello:application"
+ABLATION_APP = "bench.apps.ablation:application"
 SERVERS = ("gunicorn_gthread", "uwsgi_threads", "waitress")
 CPUCLOCK_SCHED = 2  # Linux: a process CPU clock id is ((~pid) << 3) | CPUCLOCK_SCHED
 
@@ -113,18 +116,23 @@ class Variant:
     @staticmethod
     def parse(spec: str, name: Optional[str] = None) -> Variant:
         kind, _, settings = spec.partition(":")
-        if kind not in ("bare", "shim"):
-            raise argparse.ArgumentTypeError(f"variant kind must be bare or shim, got {kind!r}")
+        if kind not in ("bare", "shim", "ablate"):
+            raise argparse.ArgumentTypeError(f"variant kind must be bare, shim or ablate, got {kind!r}")
         env: Dict[str, str] = {}
-        app = APP
+        app = ABLATION_APP if kind == "ablate" else APP
+        ablated: List[str] = []
         for item in filter(None, settings.split(",")):
             key, sep, value = item.partition("=")
-            if not sep:
+            if not sep and kind == "ablate":
+                ablated.append(item)
+            elif not sep:
                 raise argparse.ArgumentTypeError(f"expected NAME=VALUE in {spec!r}, got {item!r}")
-            if key == "app":
+            elif key == "app":
                 app = value
             else:
                 env[key] = value
+        if kind == "ablate":
+            env["BENCH_ABLATE"] = "+".join(ablated)
         return Variant(name or spec, kind == "shim", env, app)
 
 
@@ -370,10 +378,10 @@ def measure(setup: Setup, variants: List[Variant], args: argparse.Namespace,
     print(f"\n{mode}: 1 worker x {args.threads} threads on CPU {args.server_cpu}; wrk -t1 "
           f"-c{args.connections} each on CPU {args.load_cpu}; {args.rounds} rounds x {args.passes} "
           f"windows of {args.seconds} s, servers loaded {how}; {elapsed / 60:.1f} min")
-    print(f"{'variant':<44}{'CPU-us/req':>11}{'req/s':>9}{'CPU/s':>7}{'errors':>8}")
+    print(f"{'variant':<52}{'CPU-us/req':>11}{'req/s':>9}{'CPU/s':>7}{'errors':>8}")
     for v in variants:
         errors = sum(w.errors for r in rounds for w in r.windows[v.name])
-        print(f"{v.name:<44}{statistics.median(r.cpu_per_request_us(v.name) for r in rounds):>11.2f}"
+        print(f"{v.name:<52}{statistics.median(r.cpu_per_request_us(v.name) for r in rounds):>11.2f}"
               f"{statistics.median(r.requests_per_s(v.name) for r in rounds):>9.0f}"
               f"{statistics.median(r.utilisation(v.name) for r in rounds):>7.2f}{errors:>8}")
     print(f"throughput ratio at saturation = CPU per request of {ref} / of the variant (per round):")
@@ -383,14 +391,22 @@ def measure(setup: Setup, variants: List[Variant], args: argparse.Namespace,
         cpu = [r.cpu_per_request_us(ref) / r.cpu_per_request_us(v.name) for r in rounds]
         rps = [r.requests_per_s(v.name) / r.requests_per_s(ref) for r in rounds]
         label = f"{v.name} (A/A noise floor)" if v.name == floor else v.name
-        print(f"  {label:<42}{describe(cpu, stats_rng)}")
-        print(f"  {'':<42}by req/s: {describe(rps, stats_rng)}")
+        print(f"  {label:<50}{describe(cpu, stats_rng)}")
+        print(f"  {'':<50}by req/s: {describe(rps, stats_rng)}")
         delta_us = statistics.median(r.cpu_per_request_us(v.name) - r.cpu_per_request_us(ref)
                                      for r in rounds)
-        print(f"  {'':<42}CPU per request {delta_us:+.2f} us (median of per-round differences)")
+        print(f"  {'':<50}CPU per request {delta_us:+.2f} us (median of per-round differences)")
         ratios = summary["ratios"]
         assert isinstance(ratios, dict)
         ratios[v.name] = {"cpu": cpu, "rps": rps, "delta_us": delta_us}
+    if args.steps:
+        print("steps: CPU per request of each variant minus the next one's (per round; us):")
+        for this, following in zip(variants[:-2], variants[1:-1]):
+            steps = [r.cpu_per_request_us(this.name) - r.cpu_per_request_us(following.name)
+                     for r in rounds]
+            low, high = bootstrap_median_ci(steps, stats_rng)
+            print(f"  {this.name} - {following.name}: median {statistics.median(steps):+.2f} "
+                  f"95% CI of median [{low:+.2f}, {high:+.2f}]")
     summary["rounds"] = [
         {name: [w.__dict__ for w in windows] for name, windows in r.windows.items()} for r in rounds]
     return summary
@@ -404,7 +420,7 @@ def main() -> None:
                         help="server mode (repeatable; default gunicorn_gthread; all = "
                              + ", ".join(SERVERS) + ")")
     parser.add_argument("--variant", action="append", metavar="SPEC",
-                        help="bare | shim[:NAME=VALUE,...] (repeatable; the first is the reference; "
+                        help="bare | shim | ablate, then [:SETTING,...] (repeatable; the first is the reference; "
                              "default: bare, shim)")
     parser.add_argument("--rounds", type=int, default=16, help="fresh servers per round (default 16)")
     parser.add_argument("--passes", type=int, default=2, help="windows per server per round (default 2)")
@@ -425,6 +441,9 @@ def main() -> None:
                                            "instead of the working tree")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--json", type=Path, help="write every window's figures here")
+    parser.add_argument("--steps", action="store_true",
+                        help="also print each variant's CPU per request minus the next variant's "
+                             "(for a chain of ablations)")
     parser.add_argument("--smoke", action="store_true",
                         help="one short round (checks that the bench runs; figures meaningless)")
     parser.add_argument("--verbose", action="store_true", help="print each round's CPU per request")
