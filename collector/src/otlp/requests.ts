@@ -17,12 +17,14 @@
  *   the baseline; later points add their increase; a count that went down is a reset and
  *   counts in full. DELTA points count as they are.
  * - Bounded: at most `maxInstances` instances (past it, a new instance's spans and delta points
- *   still count, its cumulative points are rejected), at most `maxStreams` streams; instances
+ *   still count, its cumulative points are rejected), at most `maxStreams` streams and as many
+ *   span credits (label sets, keyed as the aggregator keys its series); instances
  *   and streams silent for `expiryMs` are forgotten on the same timer as the shim's workers.
  *   The request series themselves go through the aggregator's cardinality guard.
  * PURE apart from startExpiry(): the clock is injected.
  */
 import type { Aggregator } from '../aggregate/aggregator';
+import { normalizeMethod } from '../aggregate/methods';
 import type { Every } from '../workers/registry';
 import { everyInterval, expiryIntervalMs } from '../workers/registry';
 import type { ResourceIdentity } from './attributes';
@@ -96,6 +98,8 @@ interface Instance {
 export interface OtlpStats {
   instances: number;
   streams: number;
+  /** Label sets with span credit held (at most maxStreams in all). */
+  credits: number;
   expiredInstances: number;
 }
 
@@ -120,9 +124,6 @@ function nanos(value: Int64 | null | undefined): bigint {
   }
 }
 
-function labelKey(server: string, method: string, status: number, route: string | null): string {
-  return `${server}\u0000${method}\u0000${String(status)}\u0000${route ?? '\u0001'}`;
-}
 
 /** Take up to `want` requests out of `credit`, same bucket first, then the nearest ones. */
 function deduct(buckets: Float64Array, credit: Credit): void {
@@ -151,7 +152,7 @@ function total(buckets: ArrayLike<number>): number {
 }
 
 export class OtlpRequests {
-  readonly stats: OtlpStats = { instances: 0, streams: 0, expiredInstances: 0 };
+  readonly stats: OtlpStats = { instances: 0, streams: 0, credits: 0, expiredInstances: 0 };
   private readonly instances = new Map<string, Instance>();
   /** Instances forgotten by expiry → when (unix ns); bounded like the instances. */
   private readonly forgotten = new Map<string, bigint>();
@@ -282,7 +283,7 @@ export class OtlpRequests {
         // collector process, or before this instance was forgotten): only a baseline. It covers
         // the requests of the spans counted so far too, so their credit is used up.
         if (start === 0n || start < instance.horizonNs) {
-          instance.credits.delete(labelKey(id.server, attrs.method, attrs.status, attrs.route));
+          if (instance.credits.delete(this.labelKey(id.server, attrs.method, attrs.status, attrs.route))) this.stats.credits--;
           return undefined;
         }
       } else {
@@ -300,7 +301,7 @@ export class OtlpRequests {
     const buckets = mapCounts(increase, bucketMap(bounds, usPerUnit));
     let sumUs = increaseSum * usPerUnit;
     if (instance !== undefined && instance.credits.size > 0) {
-      const credit = instance.credits.get(labelKey(id.server, attrs.method, attrs.status, attrs.route));
+      const credit = instance.credits.get(this.labelKey(id.server, attrs.method, attrs.status, attrs.route));
       if (credit !== undefined) {
         const held = total(credit.buckets);
         const before = total(buckets);
@@ -310,7 +311,9 @@ export class OtlpRequests {
         const sumShare = held > 0 ? Math.min(sumUs, (credit.sumUs * deducted) / held) : 0;
         sumUs -= sumShare;
         credit.sumUs -= sumShare;
-        if (total(credit.buckets) === 0) instance.credits.delete(labelKey(id.server, attrs.method, attrs.status, attrs.route));
+        if (total(credit.buckets) === 0 && instance.credits.delete(this.labelKey(id.server, attrs.method, attrs.status, attrs.route))) {
+          this.stats.credits--;
+        }
       }
     }
     if (total(buckets) > 0 || sumUs > 0) {
@@ -356,13 +359,21 @@ export class OtlpRequests {
     return tally;
   }
 
+  /** The label set a request is counted under, as the aggregator will see it. */
+  private labelKey(server: string, method: string, status: number, route: string | null): string {
+    const kept = this.aggregator.routes ? (route ?? '\u0001') : '';
+    return `${server}\u0000${normalizeMethod(method)}\u0000${String(status)}\u0000${kept}`;
+  }
+
   private credit(instance: Instance, method: string, status: number, route: string | null, bucket: number, durationUs: number): void {
-    const key = labelKey(instance.id.server, method, status, route);
+    const key = this.labelKey(instance.id.server, method, status, route);
     let credit = instance.credits.get(key);
     if (credit === undefined) {
-      if (instance.credits.size >= this.aggregator.maxSeriesPerMetric) return;
+      // Bounded like the streams: past it, such spans still count but cannot be deducted later.
+      if (this.stats.credits >= this.options.maxStreams) return;
       credit = { method, status, route, buckets: new Float64Array(TARGET_BUCKETS), sumUs: 0 };
       instance.credits.set(key, credit);
+      this.stats.credits++;
     }
     credit.buckets[bucket]! += 1;
     credit.sumUs += durationUs;
@@ -382,6 +393,7 @@ export class OtlpRequests {
       }
       if (instance.lastSeenMs < deadline) {
         this.stats.streams -= instance.streams.size;
+        this.stats.credits -= instance.credits.size;
         this.instances.delete(key);
         this.forgotten.set(key, BigInt(Math.floor(now)) * 1_000_000n);
         if (this.forgotten.size > this.options.maxInstances) {

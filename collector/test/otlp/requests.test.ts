@@ -235,6 +235,24 @@ describe('spans and metrics together', () => {
 });
 
 describe('guard and expiry', () => {
+  test('span credits are bounded and keyed like the series (methods normalised)', () => {
+    let now = T0_MS;
+    const aggregator = new Aggregator(new WorkerRegistry({ nowMs: () => now }));
+    const otlp = new OtlpRequests(aggregator, { maxInstances: 10, maxStreams: 2, expiryMs: 1000, nowMs: () => now });
+    const spans = [200, 201, 202, 203].map((status) => ({ attributes: [['http.request.method', 'FOO'], ['http.response.status_code', status]] as Attr[], startNs: 1n, durationNs: 1000n }));
+    otlp.traces(decodeOtlp('traces', 'protobuf', toProtobuf('traces', tracesRequest(RES, spans))));
+    expect(otlp.stats.credits).toBe(2);
+    // A metric for method BAR (also _OTHER) and status 200 uses up that credit.
+    const point: PointSpec = { attributes: [['http.request.method', 'BAR'], ['http.response.status_code', 200]], start: ns(T0_MS + 1), bounds: [], counts: [1], sum: 0.001 };
+    otlp.metrics(decodeOtlp('metrics', 'protobuf', toProtobuf('metrics', newMetric([point]))));
+    expect(otlp.stats.credits).toBe(1);
+    const other = aggregator.requestSeries().filter((s) => s.labels.http_request_method === '_OTHER' && s.labels.http_response_status_code === '200');
+    expect(other.map((s) => readHistogram(s.data, s.offsetOf('duration'), s.layoutOf('duration')).count)).toEqual([1]);
+    now += 2000;
+    otlp.expire();
+    expect(otlp.stats).toMatchObject({ instances: 0, streams: 0, credits: 0 });
+  });
+
   test('OTLP label sets go through the cardinality guard', () => {
     const t = setup({ maxSeries: 3 });
     const spans = [200, 201, 202, 203, 204].map((status) => ({ attributes: [['http.request.method', 'GET'], ['http.response.status_code', status]] as Attr[], startNs: 1n, durationNs: 1000n }));
