@@ -1,7 +1,7 @@
 /**
  * The Prometheus counters of one held worker: the sums of the registry's sample deltas (so
  * they never go down while the worker is held, restarts included) and the sampler-lag
- * histogram. Gauges (last reading, utilisation) are read from the registry's `Worker` itself.
+ * histogram. Gauges (last reading, utilization) are read from the registry's `Worker` itself.
  */
 import type { SampleDelta, Worker } from '../workers/registry';
 import { SAMPLER_LAG_US, observe } from './buckets';

@@ -390,7 +390,7 @@ const unknownCapacity: Rule = (view) => {
           id: 'unknown_capacity',
           severity: 'info',
           ...base(s),
-          summary: `${String(s.requests)} requests but no worker samples: utilisation and capacity are unknown, so capacity findings cannot be made`,
+          summary: `${String(s.requests)} requests but no worker samples: utilization and capacity are unknown, so capacity findings cannot be made`,
           evidence: [ev('requests', s.requests, 'requests'), ev('workers', 0, 'workers')],
           advice: 'The workers\' samples are missing: check the shim is current and the worker cap (--max-series-per-metric) is not reached.',
         });
@@ -403,7 +403,7 @@ const unknownCapacity: Rule = (view) => {
         id: 'unknown_capacity',
         severity: 'info',
         ...base(s, w),
-        summary: `the server did not tell its capacity: ${String(w.capacity)} thread(s) is a default, so its utilisation is not judged`,
+        summary: `the server did not tell its capacity: ${String(w.capacity)} thread(s) is a default, so its utilization is not judged`,
         evidence: [ev('capacity_assumed', w.capacity, 'threads')],
         advice: 'Set WSGISCOPE_CAPACITY_THREADS (and WSGISCOPE_CAPACITY_PROCESSES) to what the server is configured with.',
       });

@@ -315,7 +315,7 @@ export class Tracker {
       }
     }
     lags.sort((a, b) => a - b);
-    // null capacity: unbounded (a thread per connection): no utilisation to judge, nothing unknown.
+    // null capacity: unbounded (a thread per connection): no utilization to judge, nothing unknown.
     const capacity = r.capacity_threads;
     const capacityKnown = capacity !== null && r.capacity_source !== 'default' && r.capacity_source !== 'unbounded';
     return {

@@ -94,7 +94,7 @@ export interface DiagnosisView {
   hosts: HostView[];
 }
 
-/** Service-wide utilisation over the workers whose capacity is known; null if none. */
+/** Service-wide utilization over the workers whose capacity is known; null if none. */
 export function serviceUtilization(service: ServiceView): { utilization: number; capacity: number; busy: number } | null {
   let busy = 0;
   let capacity = 0;

@@ -89,7 +89,7 @@ export function workerFamilies(aggregator: Aggregator): Family[] {
     gauge('http_server_active_requests', 'Requests in flight in the worker at its last sample.',
       sampled(aggregator, (s) => s.active_requests)),
     // A worker without a fixed capacity (capacity_source="unbounded": a thread per connection)
-    // has no threads series and no utilisation: perWorker skips the nulls.
+    // has no threads series and no utilization: perWorker skips the nulls.
     gauge('wsgi_worker_threads', 'Capacity: threads (or greenlets) the worker can run requests on at once.',
       perWorker(aggregator, (w) => w.worker.resource.capacity_threads)),
     gauge('wsgi_worker_busy_threads', 'Threads with at least one request in flight at the last sample.',

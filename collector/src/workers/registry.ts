@@ -214,7 +214,7 @@ class HeldWorker implements Worker {
     let utilization: number | null = null;
     let cpuCores: number | null = null;
     if (intervalUs > 0) {
-      const capacity = this.resource.capacity_threads; // null: unbounded, no utilisation
+      const capacity = this.resource.capacity_threads; // null: unbounded, no utilization
       utilization = capacity === null ? null : increase.busy_thread_us / (capacity * intervalUs);
       cpuCores = (increase.cpu_user_us + increase.cpu_system_us) / intervalUs;
       this.utilization = utilization;

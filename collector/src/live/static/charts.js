@@ -18,7 +18,7 @@ const CHARTS = [
     ],
   },
   { id: 'busy', title: 'Busy threads vs capacity (all workers)', series: [['busy_threads', 'busy', '#2563eb'], ['capacity_threads', 'capacity', '#9ca3af']] },
-  { id: 'util', title: 'Utilisation and process CPU', series: [['utilization', 'utilisation (ratio)', '#dc2626'], ['cpu_cores', 'CPU (cores)', '#0d9488']] },
+  { id: 'util', title: 'Utilization and process CPU', series: [['utilization', 'utilization (ratio)', '#dc2626'], ['cpu_cores', 'CPU (cores)', '#0d9488']] },
 ];
 
 export class Charts {
