@@ -111,7 +111,7 @@ export async function startCollector(config: CollectorConfig, nowMs: () => numbe
       registry,
       target: metricsTarget,
       intervalMs: config.otlpExportIntervalMs,
-      maxQueue: config.otlpQueueSize,
+      maxQueue: config.otlpMaxQueuedRequests,
       resourceAttributes: config.otlpResourceAttributes,
       stats,
       onError: (message) => process.stderr.write(`wsgiscope-collector: OTLP metrics export: ${message}

@@ -40,6 +40,8 @@ interface Row {
   env: string;
   /** A standard OpenTelemetry variable read too, below WSGISCOPE_COLLECTOR_<env>. */
   otelEnv?: string;
+  /** The names before they carried their unit: still read, below the new ones. */
+  old?: { key: string; flag: string; env: string };
   convert: Convert;
   default: CollectorConfig[Key];
   help: string;
@@ -153,7 +155,8 @@ const ROWS: readonly Row[] = [
   { key: 'otlpExportIntervalMs', flag: '--otlp-export-interval-ms', env: 'OTLP_EXPORT_INTERVAL_MS',
     otelEnv: 'OTEL_METRIC_EXPORT_INTERVAL', convert: integer(100, 86_400_000), default: 60_000,
     help: 'how often metrics are pushed by OTLP, in milliseconds' },
-  { key: 'otlpQueueSize', flag: '--otlp-queue-size', env: 'OTLP_QUEUE_SIZE', convert: integer(1, 10_000), default: 8,
+  { key: 'otlpMaxQueuedRequests', flag: '--otlp-max-queued-requests', env: 'OTLP_MAX_QUEUED_REQUESTS',
+    old: { key: 'otlpQueueSize', flag: '--otlp-queue-size', env: 'OTLP_QUEUE_SIZE' }, convert: integer(1, 10_000), default: 8,
     help: 'OTLP export requests waiting at most (the oldest is dropped past it, and counted)' },
   { key: 'otlpResourceAttributes', flag: '--otlp-resource-attributes', env: 'OTLP_RESOURCE_ATTRIBUTES',
     otelEnv: 'OTEL_RESOURCE_ATTRIBUTES', convert: keyValues, default: undefined,
@@ -181,7 +184,8 @@ export function helpText(): string {
     const value = row.key === 'routes' ? '' : ' VALUE';
     const def = row.default === undefined ? '' : ` (default ${String(row.default)})`;
     const otel = row.otelEnv === undefined ? '' : ` or ${row.otelEnv}`;
-    lines.push(`  ${(row.flag + value).padEnd(40)}${row.help}${def}; env ${ENV_PREFIX}${row.env}${otel}`);
+    const old = row.old === undefined ? '' : ` (old names: ${row.old.flag}, ${ENV_PREFIX}${row.old.env}, "${row.old.key}")`;
+    lines.push(`  ${(row.flag + value).padEnd(40)}${row.help}${def}; env ${ENV_PREFIX}${row.env}${otel}${old}`);
   }
   lines.push(`  ${'--config FILE'.padEnd(40)}JSON file of options; env ${ENV_PREFIX}CONFIG`);
   lines.push(`  ${'--help'.padEnd(40)}show this text`);
@@ -193,6 +197,7 @@ export type ParsedArgs = { help: true } | { help: false; config: CollectorConfig
 /** Parse argv (without node and script) and the environment into one config. */
 export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ParsedArgs {
   const flags = new Map<Key, string | boolean>();
+  const byOldFlag = new Set<Key>(); // set through an old flag name: a new one given too wins
   let configFile = env[`${ENV_PREFIX}CONFIG`];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
@@ -203,36 +208,45 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
       if (configFile === undefined) throw new ConfigError('--config needs a file name');
       continue;
     }
-    const row = ROWS.find((r) => r.flag === name);
+    const row = ROWS.find((r) => r.flag === name || r.old?.flag === name);
     if (row === undefined) throw new ConfigError(`unknown option ${arg}; see --help`);
+    const viaOld = row.flag !== name;
     if (row.key === 'routes' && inline === undefined) {
       flags.set(row.key, true);
       continue;
     }
     const value = inline ?? argv[++i];
-    if (value === undefined) throw new ConfigError(`${row.flag} needs a value`);
+    if (value === undefined) throw new ConfigError(`${name} needs a value`);
+    if (viaOld && flags.has(row.key) && !byOldFlag.has(row.key)) continue;
+    if (viaOld) byOldFlag.add(row.key);
+    else byOldFlag.delete(row.key);
     flags.set(row.key, value);
   }
 
   const config = defaults() as unknown as Record<Key, unknown>;
   if (configFile !== undefined) {
-    for (const [key, value] of Object.entries(readConfigFile(configFile))) {
-      const row = ROWS.find((r) => r.key === key);
+    const entries = Object.entries(readConfigFile(configFile));
+    for (const [key, value] of entries) {
+      const row = ROWS.find((r) => r.key === key || r.old?.key === key);
       if (row === undefined) throw new ConfigError(`unknown key "${key}" in ${configFile}`);
+      if (row.key !== key && entries.some(([other]) => other === row.key)) continue; // the new key wins
       config[row.key] = row.convert(value, `"${key}" in ${configFile}`);
     }
   }
   for (const row of ROWS) {
     const raw = env[ENV_PREFIX + row.env];
+    const oldRaw = row.old === undefined ? undefined : env[ENV_PREFIX + row.old.env];
     if (raw !== undefined && raw !== '') config[row.key] = row.convert(raw, ENV_PREFIX + row.env);
-    else if (row.otelEnv !== undefined) {
+    else if (row.old !== undefined && oldRaw !== undefined && oldRaw !== '') {
+      config[row.key] = row.convert(oldRaw, ENV_PREFIX + row.old.env);
+    } else if (row.otelEnv !== undefined) {
       const standard = env[row.otelEnv];
       if (standard !== undefined && standard !== '') config[row.key] = row.convert(standard, row.otelEnv);
     }
   }
   for (const [key, raw] of flags) {
     const row = ROWS.find((r) => r.key === key);
-    if (row !== undefined) config[key] = row.convert(raw, row.flag);
+    if (row !== undefined) config[key] = row.convert(raw, byOldFlag.has(key) && row.old !== undefined ? row.old.flag : row.flag);
   }
   return { help: false, config: config as unknown as CollectorConfig };
 }

@@ -65,6 +65,48 @@ describe('parseConfig', () => {
     expect(() => parseConfig(['--config', file], {})).toThrow(/unknown key "prot"/);
   });
 
+  describe('a name that now carries its unit (--otlp-max-queued-requests, was --otlp-queue-size)', () => {
+    it.each<[string, string[], NodeJS.ProcessEnv, Record<string, unknown>]>([
+      ['the new flag', ['--otlp-max-queued-requests', '3'], {}, {}],
+      ['the old flag', ['--otlp-queue-size', '3'], {}, {}],
+      ['the new variable', [], { WSGISCOPE_COLLECTOR_OTLP_MAX_QUEUED_REQUESTS: '3' }, {}],
+      ['the old variable', [], { WSGISCOPE_COLLECTOR_OTLP_QUEUE_SIZE: '3' }, {}],
+      ['the new config key', [], {}, { otlpMaxQueuedRequests: 3 }],
+      ['the old config key', [], {}, { otlpQueueSize: 3 }],
+    ])('reads %s', (_, argv, env, file) => {
+      const withFile = Object.keys(file).length === 0 ? argv : ['--config', configFile(file), ...argv];
+      expect(configOf(withFile, env).otlpMaxQueuedRequests).toBe(3);
+    });
+
+    it.each<[string, string[], NodeJS.ProcessEnv, Record<string, unknown>]>([
+      ['flags, new first', ['--otlp-max-queued-requests', '3', '--otlp-queue-size', '9'], {}, {}],
+      ['flags, old first', ['--otlp-queue-size', '9', '--otlp-max-queued-requests', '3'], {}, {}],
+      ['variables', [], { WSGISCOPE_COLLECTOR_OTLP_QUEUE_SIZE: '9', WSGISCOPE_COLLECTOR_OTLP_MAX_QUEUED_REQUESTS: '3' }, {}],
+      ['config keys', [], {}, { otlpQueueSize: 9, otlpMaxQueuedRequests: 3 }],
+    ])('lets the new name win over the old one: %s', (_, argv, env, file) => {
+      const withFile = Object.keys(file).length === 0 ? argv : ['--config', configFile(file), ...argv];
+      expect(configOf(withFile, env).otlpMaxQueuedRequests).toBe(3);
+    });
+
+    it('names the old flag or variable in its error', () => {
+      expect(() => parseConfig(['--otlp-queue-size', '0'], {})).toThrow(/--otlp-queue-size must be an integer/);
+      expect(() => parseConfig([], { WSGISCOPE_COLLECTOR_OTLP_QUEUE_SIZE: 'x' })).toThrow(/WSGISCOPE_COLLECTOR_OTLP_QUEUE_SIZE must be/);
+    });
+
+    it('lists the new names with the old ones in --help', () => {
+      const line = helpText().split('\n').find((l) => l.includes('--otlp-max-queued-requests')) ?? '';
+      expect(line).toContain('WSGISCOPE_COLLECTOR_OTLP_MAX_QUEUED_REQUESTS');
+      expect(line).toContain('old names: --otlp-queue-size, WSGISCOPE_COLLECTOR_OTLP_QUEUE_SIZE, "otlpQueueSize"');
+    });
+  });
+
+  it('names the unit of every time and size option', () => {
+    const flags = helpText().split('\n').map((l) => l.trim().split(' ')[0] ?? '');
+    const measured = flags.filter((f) => /interval|timeout|expiry|bytes|body|queue/.test(f));
+    expect(measured.length).toBeGreaterThanOrEqual(5);
+    for (const flag of measured) expect(flag).toMatch(/-(seconds|ms|bytes|requests|per-second)$/);
+  });
+
   it('answers --help', () => {
     expect(parseConfig(['--port', '1', '--help'], {})).toEqual({ help: true });
     expect(helpText()).toContain('--worker-expiry-seconds');

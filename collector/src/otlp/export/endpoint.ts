@@ -24,7 +24,7 @@ export interface OtlpExportConfig {
   otlpCompression: OtlpCompression;
   otlpTimeoutMs: number;
   otlpExportIntervalMs: number;
-  otlpQueueSize: number;
+  otlpMaxQueuedRequests: number;
   /** OTEL_RESOURCE_ATTRIBUTES: added to every exported resource (key=value,…). */
   otlpResourceAttributes: string | undefined;
 }
