@@ -130,7 +130,7 @@ def test_no_inline_flush_while_the_flusher_is_alive() -> None:
     mw = Middleware(fixtureapps.hello, agent)
     call(mw)
     clock.advance(3000)
-    agent.heartbeat_ns = clock.perf_ns()
+    agent.flusher.heartbeat_ns = clock.perf_ns()
     call(mw)
     assert transport.bodies == []
 
@@ -151,7 +151,7 @@ def test_forked_child_is_a_new_worker_instance(collector: Collector) -> None:
               and agent.identity.pid == os.getpid()
               and agent.anchor_unix_us >= parent_started)
         call(mw)
-        delivered = wait_for(lambda: agent.seq >= 1 and agent._pending is None
+        delivered = wait_for(lambda: agent.seq >= 1 and agent.flusher.pending is None
                              and len(agent.buffer) == 0, 10)
         os._exit(0 if ok and delivered else 1)
     _, status = os.waitpid(pid, 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from support import validate_batch
 
 from wsgiscope.batch import encode_requests, make_batch
+from wsgiscope.record import FIELDS, Record
 
 RESOURCE = {
     "service_name": "s", "server": "unknown", "server_version": "", "worker_class": "",
@@ -24,3 +25,19 @@ def test_out_of_range_values_are_clamped() -> None:
     assert len(cols["route"][0]) == 256 and len(cols["error"][0]) == 128
     assert cols["queue_us"] == [None] and cols["app_us"] == [0] and cols["gen_us"] == [0]
     validate_batch(make_batch(RESOURCE, 0, cols, []))
+
+
+def test_record_fields_are_named_once_and_encoded_in_that_order() -> None:
+    values = {"start_ns": 2_000_000, "method": "PUT", "route": "/r", "status": 204,
+              "app_end_ns": 5_000_000, "first_byte_ns": 6_000_000, "end_ns": 9_000_000,
+              "read_ns": 1_000_000, "write_ns": 500_000, "cpu_ns": 700_000, "bytes_in": 3,
+              "bytes_out": 4, "error": "E", "lane": 2, "queue_raw": None,
+              "app_io_ns": 1_000_000, "gen_ns": 1_500_000}
+    assert tuple(values) == FIELDS and len(Record.__args__) == len(FIELDS)  # type: ignore[attr-defined]
+    record: Record = tuple(values.values())  # type: ignore[assignment]
+    cols = encode_requests([record], anchor_perf_ns=0, anchor_unix_us=0)
+    assert {name: column[0] for name, column in cols.items()} == {
+        "start_unix_us": 2000, "method": "PUT", "route": "/r", "status": 204,
+        "duration_us": 7000, "queue_us": None, "read_us": 1000, "app_us": 2000, "gen_us": 1500,
+        "first_byte_us": 4000, "write_us": 500, "cpu_us": 700, "bytes_in": 3, "bytes_out": 4,
+        "error": "E", "thread": 2}

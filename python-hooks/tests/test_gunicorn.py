@@ -47,7 +47,7 @@ def test_instrument_wraps_the_worker_app() -> None:
     assert isinstance(instance.wsgi, Middleware)
     assert instance.wsgi.agent.resource is not None
     assert instance.wsgi.agent.resource["capacity_threads"] == 4
-    instance.wsgi.agent._stop.set()
+    instance.wsgi.agent.flusher.stop_event.set()
 
 
 def test_instrument_never_raises_into_gunicorn() -> None:
@@ -66,7 +66,7 @@ def test_instrument_adopts_an_app_already_wrapped_in_its_module() -> None:
     assert isinstance(wrapped, Middleware) and wrapped.agent.resource is not None
     assert wrapped.agent.resource["capacity_threads"] == 4
     assert wrapped.agent.resource["worker_class"] == "gthread"
-    wrapped.agent._stop.set()
+    wrapped.agent.flusher.stop_event.set()
 
 
 def test_instrument_wraps_an_asgi_worker_app_as_asgi() -> None:
@@ -77,4 +77,4 @@ def test_instrument_wraps_an_asgi_worker_app_as_asgi() -> None:
     assert isinstance(instance.wsgi, AsgiMiddleware)
     assert instance.wsgi.agent.resource is not None
     assert instance.wsgi.agent.resource["worker_class"] == "uvicorn"
-    instance.wsgi.agent._stop.set()
+    instance.wsgi.agent.flusher.stop_event.set()

@@ -10,24 +10,26 @@ from typing import Any
 import pytest
 from support import FakeClock, FakeTransport, NoThread, fake_sampler, make_agent
 
-from wsgiscope.agent import Agent, current_identity, install_uwsgi_atexit
+from wsgiscope.agent import Agent, current_identity
 from wsgiscope.config import Config
 from wsgiscope.detect import ServerInfo
+from wsgiscope.uwsgi import install_uwsgi_atexit
 
 
 def test_uwsgi_atexit_hook_chains_the_apps_own_hook_once() -> None:
     calls: list[str] = []
     uwsgi = SimpleNamespace(opt={}, atexit=lambda: calls.append("app"))
-    assert install_uwsgi_atexit({"uwsgi": uwsgi})
+    assert install_uwsgi_atexit({"uwsgi": uwsgi}, lambda: calls.append("flush"))
     hook = uwsgi.atexit
-    assert install_uwsgi_atexit({"uwsgi": uwsgi})  # a second agent does not chain twice
+    # a second agent does not chain twice
+    assert install_uwsgi_atexit({"uwsgi": uwsgi}, lambda: calls.append("flush"))
     assert uwsgi.atexit is hook
     hook()
-    assert calls == ["app"]
+    assert calls == ["flush", "app"]
 
 
 def test_no_uwsgi_atexit_hook_outside_uwsgi() -> None:
-    assert not install_uwsgi_atexit({})
+    assert not install_uwsgi_atexit({}, lambda: None)
 
 
 def test_exit_flush_called_twice_sends_the_buffer_once() -> None:
@@ -95,7 +97,7 @@ def test_uwsgi_without_thread_support_flushes_inline_and_starts_no_flusher(
     agent = Agent(Config.load({}), clock=FakeClock(), transport=transport,
                   sampler=fake_sampler(), thread_factory=Recorder, modules={"uwsgi": uwsgi})
     agent.start({})
-    assert (agent.inline_only, len(started)) == (inline_only, threads_started)
+    assert (agent.flusher.inline_only, len(started)) == (inline_only, threads_started)
     agent.buffer.append((0, "GET", None, 200, 1, 1, 2, 0, 0, -1, 0, 0, None, 0, None, 0, 0))
     agent.inline_check(agent.clock.perf_ns())  # heartbeat fresh: only inline mode sends
     assert len(transport.bodies) == (1 if inline_only else 0)

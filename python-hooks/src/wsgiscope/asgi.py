@@ -37,6 +37,7 @@ from typing import Any, Awaitable, Callable, MutableMapping, Optional
 from .agent import Agent
 from .config import ROUTES_ALL, Config
 from .detect import ServerInfo, distribution_version, gunicorn_worker_on_stack
+from .record import Record
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -145,13 +146,14 @@ class _AsgiRequest:
             # generation: the app producing the body after response.start, not awaiting send
             # (nor receive); for ASGI the phases partition the call the same way as for WSGI
             gen_ns = t_end - t_app - self.write_ns - (self.read_ns - self.app_io_ns)
-            agent.buffer.append((
+            record: Record = (
                 self.t0, str(scope.get("method", "")), route, status, t_app, self.t_first,
                 t_end, self.read_ns, self.write_ns, -1, self.bytes_in, self.bytes_out,
                 self.error, self.lane,
                 _header(scope, b"x-request-start", b"x-queue-start"),
                 self.app_io_ns if self.t_app else self.read_ns, gen_ns if self.t_app else 0,
-            ))
+            )
+            agent.buffer.append(record)
             if t_end >= agent.inline_check_ns:
                 agent.inline_check(t_end)
         except Exception:

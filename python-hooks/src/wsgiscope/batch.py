@@ -39,6 +39,7 @@ def encode_requests(
     cols: dict[str, list[Any]] = {name: [] for name in COLUMNS}
     if not records:
         return cols
+    # in wsgiscope.record.FIELDS order
     (t0s, methods, route_col, statuses, t_apps, t_firsts, t_ends, read_ns, write_ns, cpu_ns,
      bytes_in, bytes_out, errors, lanes, queue_raw, app_io_ns, gen_ns) = zip(*records)
     # Conditional expressions rather than max()/min(): builtin calls dominate this loop.

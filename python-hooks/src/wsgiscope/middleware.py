@@ -45,6 +45,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sized, cast
 from .agent import Agent
 from .config import ROUTES_ALL, ROUTES_FRAMEWORK, ROUTES_OFF, Config
 from .frameworks import FRAMEWORK_ROUTE, instrument_app
+from .record import Record
 from .traces import capture
 
 MARK = "wsgiscope.middleware"  # environ key: the middleware measuring this request
@@ -269,11 +270,12 @@ class _Request:
                     route = mw.route(environ)
             queue = (environ.get("HTTP_X_REQUEST_START") or environ.get("HTTP_X_QUEUE_START")
                      or environ.get("mod_wsgi.request_start"))
-            mw.buffer.append((
+            record: Record = (
                 self.t0, environ.get("REQUEST_METHOD", ""), route, status, self.t_app,
                 self.t_first, t_end, self.read_ns, self.write_ns, cpu, self.bytes_in,
                 self.bytes_out, self.error, self.lane, queue, self.app_io_ns, self.gen_ns,
-            ))
+            )
+            mw.buffer.append(record)
             if (t_end - self.t0 >= mw.slow_ns > 0
                     or (mw.sample_ratio and mw.random() < mw.sample_ratio)):
                 capture(mw.agent, self, t_end, route, status, queue,
