@@ -392,7 +392,7 @@ def test_overview_per_host_panels_give_one_exact_line_per_server_and_host(fleet:
     capacity = per_server_host(lambda d: d.workers * d.threads)
     assert fleet.eval(overview("Busy threads vs capacity per host", "C")) == capacity
     assert fleet.eval(overview("Busy threads vs capacity per host", "B")) == per_server_host(lambda d: 1)
-    for title in ("Utilisation per host", "Process CPU per host", "Resident memory per host"):
+    for title in ("Utilization per host", "Process CPU per host", "Resident memory per host"):
         seen = fleet.eval(overview(title))
         assert set(seen) == set(per_server_host(lambda d: 1)), title
         # CPU may be 0: waitress's shim starts at its first request, and its first scrape can
@@ -400,8 +400,8 @@ def test_overview_per_host_panels_give_one_exact_line_per_server_and_host(fleet:
         assert all(v >= 0 and math.isfinite(v) for v in seen.values()), (title, seen)
         assert title == "Process CPU per host" or all(v > 0 for v in seen.values()), (title, seen)
     busy = fleet.eval(overview("Busy threads vs capacity per host", "A"))
-    utilisation = fleet.eval(overview("Utilisation per host"))
-    for key, value in utilisation.items():
+    utilization = fleet.eval(overview("Utilization per host"))
+    for key, value in utilization.items():
         assert same(value, busy[key] / capacity[key]) and value <= 1.0, (dict(key), value)
 
 

@@ -245,7 +245,7 @@ export function alertingRules(t: RuleThresholds): AlertingRule[] {
     alert('unknown_capacity', 'WsgiscopeUnknownCapacity', 'info',
       `max by (${WKR}) (${METRICS.workerInfo}{capacity_source="default"})`,
       `${whereWorker}: the server did not tell its capacity`,
-      'Utilisation is not judged: set WSGISCOPE_CAPACITY_THREADS to what the server is configured with.'),
+      'Utilization is not judged: set WSGISCOPE_CAPACITY_THREADS to what the server is configured with.'),
   ];
 }
 

@@ -76,7 +76,7 @@ describe('the dashboards together', () => {
   });
 
   it.each([
-    ['utilisation across the server', METRICS.workerBusyThreadSeconds, 'wsgiscope-overview'],
+    ['utilization across the server', METRICS.workerBusyThreadSeconds, 'wsgiscope-overview'],
     ['latency heatmap', `${METRICS.requestDuration}_bucket`, 'wsgiscope-overview'],
     ['queue time', `${METRICS.queueDuration}_bucket`, 'wsgiscope-overview'],
     ['capacity per worker', METRICS.workerThreads, 'wsgiscope-workers'],

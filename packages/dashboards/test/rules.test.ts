@@ -36,7 +36,7 @@ describe('prometheus/rules/wsgiscope.rules.yml', () => {
     }
   });
 
-  it('records utilisation, queue time and phase shares per service and server', () => {
+  it('records utilization, queue time and phase shares per service and server', () => {
     const names = records.map((r) => r.record);
     expect(names).toEqual(expect.arrayContaining([
       'wsgiscope:utilization:ratio_rate1m', 'wsgiscope:queue_duration_seconds:mean_rate1m', 'wsgiscope:request_phase_share:ratio_rate1m',

@@ -33,7 +33,7 @@ export function overviewDashboard(): DashboardModel {
   const builder = dashboardFrame(
     OVERVIEW_UID,
     'wsgiscope / Overview',
-    'Per-server view of a WSGI app instrumented with wsgiscope: traffic, latency, request phases, utilisation.',
+    'Per-server view of a WSGI app instrumented with wsgiscope: traffic, latency, request phases, utilization.',
   )
     .withVariable(datasourceVariable())
     .withVariable(serviceVariable())
@@ -131,7 +131,7 @@ export function overviewDashboard(): DashboardModel {
 
     .withRow(new RowBuilder('Capacity across the server'))
     .withPanel(timeseries({
-      title: 'Utilisation',
+      title: 'Utilization',
       description:
         'Average busy threads ÷ thread capacity over all workers of a server. Near 100 %: the server is saturated ' +
         'and new requests queue.',
@@ -190,7 +190,7 @@ export function overviewDashboard(): DashboardModel {
       queries: [{ expr: sumRate(requests, ['server', 'instance'], S), legend: '{{server}} {{instance}}' }],
     }))
     .withPanel(timeseries({
-      title: 'Utilisation per host',
+      title: 'Utilization per host',
       description:
         'Average busy threads ÷ thread capacity over the workers of each host (label host: the shim\'s WSGISCOPE_HOST, ' +
         'e.g. a pod name, else the machine\'s name). One hot host among cool ones: uneven load balancing.',

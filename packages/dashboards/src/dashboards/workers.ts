@@ -42,7 +42,7 @@ export function workersDashboard(): DashboardModel {
       ],
     }))
     .withPanel(timeseries({
-      title: 'Utilisation per worker',
+      title: 'Utilization per worker',
       description: 'Busy-thread-seconds ÷ (threads × interval) over the shim\'s last reporting interval, per worker.',
       unit: 'percentunit', width: 12, min: 0, max: 1,
       queries: [{ expr: gauge(METRICS.workerUtilization), legend: '{{worker}}' }],
