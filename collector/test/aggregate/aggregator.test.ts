@@ -163,7 +163,7 @@ describe('Aggregator duplicates and worker instances', () => {
 });
 
 describe('Aggregator worker gauges', () => {
-  it('computes utilisation over the last interval as busy-thread-us / (threads * interval)', () => {
+  it('computes utilization over the last interval as busy-thread-us / (threads * interval)', () => {
     const { aggregator, ingest } = pipeline();
     ingest(batch({
       resource: { capacity_threads: 4 },

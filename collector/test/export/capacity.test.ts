@@ -1,6 +1,6 @@
 /**
  * Capacity on the exposition (protocol version 2): a worker without a fixed capacity exports no
- * wsgi_worker_threads and no utilisation, and says so on wsgi_worker_info; a configured
+ * wsgi_worker_threads and no utilization, and says so on wsgi_worker_info; a configured
  * capacity that overrides a detected one shows both.
  */
 import type { Resource } from '@wsgiscope/protocol';
@@ -25,7 +25,7 @@ async function scrape(resource: Partial<Resource>, format: ExpositionFormat = 'p
 }
 
 describe.each<ExpositionFormat>(['prometheus', 'openmetrics'])('capacity in %s', (format) => {
-  it('exports no wsgi_worker_threads and no utilisation for an unbounded worker, and says unbounded', async () => {
+  it('exports no wsgi_worker_threads and no utilization for an unbounded worker, and says unbounded', async () => {
     const parsed = await scrape({ capacity_threads: null, capacity_source: 'unbounded', server: 'gunicorn' }, format);
     expect(select(parsed, 'wsgi_worker_threads')).toEqual([]);
     expect(select(parsed, 'wsgi_worker_utilization_ratio')).toEqual([]);

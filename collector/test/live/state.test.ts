@@ -81,7 +81,7 @@ describe('LiveState per-second series', () => {
     expect(live.snapshot().series.rate.reduce((a, b) => a + b, 0)).toBe(0);
   });
 
-  it('turns cumulative busy-thread and CPU time into busy threads, capacity and utilisation per second', () => {
+  it('turns cumulative busy-thread and CPU time into busy threads, capacity and utilization per second', () => {
     const c = clock((S + 3) * 1000);
     const { live, ingest } = liveWith({ nowMs: c.now, settleSeconds: 1 });
     const resource = { worker: 'h:1', capacity_threads: 4, started_unix_us: (S - 1) * 1e6 };
