@@ -81,6 +81,8 @@ def test_architecture_names_the_places_the_issue_asks_about() -> None:
         "collector/src/export/requestFamilies.ts", "collector/src/aggregate/buckets.ts",
         "python-hooks/src/wsgiscope/detect.py", "packages/protocol/src/decode.ts",
         "collector/src/workers/registry.ts", "python-hooks/src/wsgiscope/transport.py",
+        "python-hooks/src/wsgiscope/flusher.py", "python-hooks/src/wsgiscope/agent.py",
+        "python-hooks/src/wsgiscope/uwsgi.py",
     ):
         assert path in named, path
     assert len(named) > 60
