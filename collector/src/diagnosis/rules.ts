@@ -86,6 +86,23 @@ function maxOf(values: (number | null)[]): number | null {
 
 const isAsync = (s: ServiceView): boolean => s.workers.some((w) => w.model === 'async');
 
+/**
+ * The share of runnable time the service's workers waited for a core (schedstat), over the
+ * workers that report it; null without that data.
+ */
+function serviceWaitShare(s: ServiceView): { share: number; runnable: number } | null {
+  let run = 0;
+  let wait = 0;
+  let known = false;
+  for (const w of s.workers) {
+    if (w.sched_wait_share === null || w.sched_run_cores === null || w.sched_wait_share >= 1) continue;
+    known = true;
+    run += w.sched_run_cores;
+    wait += (w.sched_run_cores * w.sched_wait_share) / (1 - w.sched_wait_share);
+  }
+  return known && run + wait > 0 ? { share: wait / (run + wait), runnable: run + wait } : null;
+}
+
 const capacityExhausted: Rule = (view, t, l) => {
   const c = t.capacity_exhausted;
   const out: Finding[] = [];
@@ -189,22 +206,15 @@ const cpuSaturated: Rule = (view, t, l) => {
     }
   }
   for (const s of view.services) {
-    let run = 0;
-    let wait = 0;
-    let schedKnown = false;
-    for (const w of s.workers) {
-      if (w.sched_wait_share === null || w.sched_run_cores === null || w.sched_wait_share >= 1) continue;
-      schedKnown = true;
-      run += w.sched_run_cores;
-      wait += (w.sched_run_cores * w.sched_wait_share) / (1 - w.sched_wait_share);
-    }
+    const sched = serviceWaitShare(s);
+    const run = sched?.runnable ?? 0;
     // An idle worker's few wake-ups can wait long in relative terms: judge only real demand.
-    const waitShare = schedKnown && run + wait > 0 && run + wait >= c.min_runnable_cores * l.relax ? wait / (run + wait) : null;
+    const waitShare = sched !== null && sched.runnable >= c.min_runnable_cores * l.relax ? sched.share : null;
     const host = s.workers.map((w) => saturatedHosts.get(w.host)).find((h) => h !== undefined);
     const byWait = l.atLeast(waitShare, c.sched_wait_share_ratio);
     if (!byWait && host === undefined) continue;
     const evidence: Evidence[] = [];
-    if (waitShare !== null) evidence.push(ev('sched_wait_share', waitShare, 'ratio'), ev('runnable', run + wait, 'cores'));
+    if (waitShare !== null) evidence.push(ev('sched_wait_share', waitShare, 'ratio'), ev('runnable', run, 'cores'));
     if (host !== undefined) evidence.push(ev('host_worker_cpu', host.used, 'cores'), ev('host_cores', host.cores, 'cores'));
     if (s.cpu_share !== null) evidence.push(ev('request_cpu_share', s.cpu_share, 'ratio'));
     out.push({
@@ -264,6 +274,9 @@ const blockingIo: Rule = (view, t, l) => {
     const u = serviceUtilization(s);
     if (u === null || !l.atLeast(u.utilization, c.utilization_ratio)) continue;
     if (!l.atMost(s.cpu_share, c.cpu_share_ratio_max) || !l.atMost(s.io_share, c.io_share_ratio_max)) continue;
+    // Threads waiting for a core also look busy with little CPU: that is cpu_saturated.
+    const sched = serviceWaitShare(s);
+    if (sched !== null && sched.runnable >= t.cpu_saturated.min_runnable_cores && sched.share >= t.cpu_saturated.sched_wait_share_ratio) continue;
     const cpus = s.workers.map((w) => w.cpu_cores).filter((v): v is number => v !== null);
     if (cpus.length === 0) continue;
     const cpuPerWorker = cpus.reduce((a, b) => a + b, 0) / cpus.length;
@@ -295,6 +308,8 @@ const eventLoopBlocked: Rule = (view, t, l) => {
     for (const w of s.workers) {
       if (w.model !== 'async' || w.sampler_lag_count < 5) continue;
       if (!l.atLeast(w.sampler_lag_p99_seconds, c.sampler_lag_p99_seconds)) continue;
+      // A late wake-up while the worker's threads wait for a core is the host's (cpu_saturated).
+      if (w.sched_wait_share !== null && w.sched_wait_share >= t.cpu_saturated.sched_wait_share_ratio) continue;
       const evidence = [ev('sampler_lag_p99', w.sampler_lag_p99_seconds, 'seconds'), ev('sampler_lag_samples', w.sampler_lag_count, 'samples')];
       if (w.cpu_cores !== null) evidence.push(ev('process_cpu', w.cpu_cores, 'cores'));
       out.push({

@@ -162,6 +162,24 @@ describe('hysteresis', () => {
   });
 });
 
+describe('waiting for a core is not mistaken for I/O or a blocked loop', () => {
+  const starved = { schedRunUs: 400_000, schedWaitUs: 900_000 };
+  it('CPU-bound sync workers starved of cores: cpu_saturated, not blocking_io', () => {
+    const sim = new Simulation([{ resource: SYNC }, { resource: SYNC }]);
+    for (let t = 0; t < 30; t++) {
+      sim.step(() => ({ busy: 0.97, cpu: 0.19, ...starved, rows: rows(2, { duration_us: 480_000, app_us: 479_000, write_us: 100, cpu_us: 90_000 }) }));
+    }
+    expect(sim.ids()).toContain('cpu_saturated');
+    expect(sim.ids()).not.toContain('blocking_io');
+  });
+  it('a gevent worker waking late while it waits for a core: cpu_saturated, not event_loop_blocked', () => {
+    const sim = new Simulation([{ resource: GEVENT }]);
+    for (let t = 0; t < 30; t++) sim.step(() => ({ ...healthyGevent(), lagUs: 300_000, ...starved }));
+    expect(sim.ids()).toContain('cpu_saturated');
+    expect(sim.ids()).not.toContain('event_loop_blocked');
+  });
+});
+
 describe('cpu_saturated needs real demand', () => {
   it('an idle worker whose rare wake-ups wait for a core is not called saturated', () => {
     const sim = new Simulation([{ resource: GTHREAD4 }]);

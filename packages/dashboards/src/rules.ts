@@ -176,6 +176,8 @@ export function alertingRules(t: RuleThresholds): AlertingRule[] {
   const bio = t.blocking_io;
   const capacityKnown = `unless on (${SVC}) ${METRICS.workerInfo}{capacity_source=~"default|unbounded"}`;
   const utilization = `(${RECORD.utilization} ${capacityKnown})`;
+  // Threads waiting for a core (schedstat): busy with little CPU, late wake-ups — the host's doing.
+  const coreStarved = `((${RECORD.schedWaitShare} >= ${String(cs.sched_wait_share_ratio)}) and on (${SVC}) (${RECORD.runnableCores} >= ${String(cs.min_runnable_cores)}))`;
   const queueing =
     `(${RECORD.queueMean} >= ${String(ce.queue_mean_seconds)}` +
     ` or sum by (${SVC}) (max_over_time(${METRICS.listenQueue}[${W}])) >= 1)`;
@@ -218,11 +220,13 @@ export function alertingRules(t: RuleThresholds): AlertingRule[] {
       `(${utilization} >= ${String(bio.utilization_ratio)})` +
         ` and on (${SVC}) (${RECORD.cpuShare} <= ${String(bio.cpu_share_ratio_max)})` +
         ` and on (${SVC}) (${RECORD.ioShare} <= ${String(bio.io_share_ratio_max)})` +
-        ` and on (${SVC}) (avg by (${SVC}) (${RECORD.workerCpu}) <= ${String(bio.process_cpu_cores_max)}) ${notAsync}`,
+        ` and on (${SVC}) (avg by (${SVC}) (${RECORD.workerCpu}) <= ${String(bio.process_cpu_cores_max)})` +
+        ` unless on (${SVC}) ${coreStarved} ${notAsync}`,
       `${where}: {{ $value | humanizePercentage }} of threads busy while requests barely use a CPU`,
       'Requests wait on I/O (a back end, a lock): use more threads or async workers; check the back end.'),
     alert('event_loop_blocked', 'WsgiscopeEventLoopBlocked', 'warning',
-      `histogram_quantile(0.99, ${sumRate(`${METRICS.workerSamplerLag}_bucket`, `le, ${WKR}`)}) >= ${String(t.event_loop_blocked.sampler_lag_p99_seconds)} ${isAsync}`,
+      `histogram_quantile(0.99, ${sumRate(`${METRICS.workerSamplerLag}_bucket`, `le, ${WKR}`)}) >= ${String(t.event_loop_blocked.sampler_lag_p99_seconds)} ${isAsync}` +
+        ` unless on (${WKR}) (${RECORD.workerSchedWaitShare} >= ${String(cs.sched_wait_share_ratio)})`,
       `${whereWorker}: the event loop wakes up {{ $value | humanizeDuration }} late (p99)`,
       'CPU work or an unpatched blocking call runs on the loop: move it off the loop.'),
     alert('stuck_requests', 'WsgiscopeStuckRequests', 'warning',
