@@ -74,6 +74,7 @@ export class DiagnosisEngine {
       retentionMs: this.retentionSeconds * 1000,
       shortSeconds: t.long_requests_block_short.short_seconds,
       longSeconds: t.long_requests_block_short.long_seconds,
+      slowIoSeconds: t.slow_clients.slow_io_seconds,
       localHost: options.localHost,
     });
     this.tracker.snapshot();

@@ -140,17 +140,26 @@ const slowClients: Rule = (view, t, l) => {
   for (const s of view.services) {
     if (isAsync(s)) continue;
     const u = serviceUtilization(s);
-    if (!l.atLeast(s.io_share, c.io_share_ratio) || !l.atLeast(s.io_mean_seconds, c.io_mean_seconds)) continue;
     if (u === null || !l.atLeast(u.utilization, c.utilization_ratio)) continue;
+    // Every request slow on its body (a share of request time, per request), or a few slow
+    // clients among many fast requests holding a share of the lanes all the same.
+    const perRequest = l.atLeast(s.io_share, c.io_share_ratio) && l.atLeast(s.io_mean_seconds, c.io_mean_seconds);
+    const held = s.slow_io_threads !== null ? s.slow_io_threads / u.capacity : null;
+    const holding = l.atLeast(held, c.held_capacity_ratio);
+    if (!perRequest && !holding) continue;
     const sync = s.workers.every((w) => w.model === 'sync');
+    const lanes = sync ? 'sync workers' : 'threads';
     out.push({
       id: 'slow_clients',
       severity: u.utilization >= t.capacity_exhausted.utilization_ratio ? 'critical' : 'warning',
       ...base(s),
-      summary: `${pct(s.io_share)} of request time is spent reading the body or writing the response (${ms(s.io_mean_seconds)} per request) while ${pct(u.utilization)} of ${sync ? 'sync workers' : 'threads'} are busy: slow clients hold them`,
+      summary: perRequest
+        ? `${pct(s.io_share ?? 0)} of request time is spent reading the body or writing the response (${ms(s.io_mean_seconds ?? 0)} per request) while ${pct(u.utilization)} of ${lanes} are busy: slow clients hold them`
+        : `slow body reads and response writes (over ${ms(c.slow_io_seconds)} each) hold ${(s.slow_io_threads ?? 0).toFixed(1)} of ${String(u.capacity)} ${lanes} on average: slow clients hold them`,
       evidence: [
-        ev('io_share', s.io_share, 'ratio'),
-        ev('io_mean', s.io_mean_seconds, 'seconds'),
+        ev('io_share', s.io_share ?? 0, 'ratio'),
+        ev('io_mean', s.io_mean_seconds ?? 0, 'seconds'),
+        ev('slow_io_threads', s.slow_io_threads ?? 0, 'threads'),
         ev('read_body_mean', s.read_body_mean_seconds ?? 0, 'seconds'),
         ev('write_mean', s.write_mean_seconds ?? 0, 'seconds'),
         ev('utilization', u.utilization, 'ratio'),

@@ -17,7 +17,7 @@ export interface Thresholds {
   /** Relaxed condition: every limit moved this far towards "healthy" (hysteresis). */
   clear_factor: number;
   capacity_exhausted: { utilization_ratio: number; queue_mean_seconds: number; oldest_request_age_seconds: number };
-  slow_clients: { io_share_ratio: number; io_mean_seconds: number; utilization_ratio: number };
+  slow_clients: { io_share_ratio: number; io_mean_seconds: number; utilization_ratio: number; slow_io_seconds: number; held_capacity_ratio: number };
   gil_contention: {
     busy_threads: number;
     process_cpu_cores_min: number;

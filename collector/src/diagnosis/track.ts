@@ -73,6 +73,8 @@ interface ServiceSums {
   /** Requests at most `short_seconds` and at most `long_seconds` (cumulative buckets). */
   shortCount: number;
   upToLongCount: number;
+  /** Estimated seconds of read_body and write phases longer than `slowIoSeconds` each. */
+  slowIoSum: number;
 }
 
 interface Snapshot {
@@ -81,7 +83,7 @@ interface Snapshot {
 }
 
 function zeroSums(): ServiceSums {
-  return { count: 0, durationSum: 0, readSum: 0, writeSum: 0, queueCount: 0, queueSum: 0, cpuCount: 0, cpuSum: 0, shortCount: 0, upToLongCount: 0 };
+  return { count: 0, durationSum: 0, readSum: 0, writeSum: 0, queueCount: 0, queueSum: 0, cpuCount: 0, cpuSum: 0, shortCount: 0, upToLongCount: 0, slowIoSum: 0 };
 }
 
 export interface TrackerOptions {
@@ -91,6 +93,8 @@ export interface TrackerOptions {
   /** Bucket bounds (seconds) that split short, and long, requests: must be duration bucket bounds. */
   shortSeconds: number;
   longSeconds: number;
+  /** A read_body or write phase longer than this (a duration bucket bound) is a slow client's. */
+  slowIoSeconds: number;
   /** The collector's own host name and its cores: CPU saturation is judged only where cores are known. */
   localHost?: { name: string; cores: number } | undefined;
 }
@@ -106,6 +110,7 @@ export class Tracker {
   private readonly snapshots: Snapshot[] = [];
   private readonly shortIndex: number;
   private readonly longIndex: number;
+  private readonly slowIoIndex: number;
 
   constructor(
     private readonly registry: WorkerRegistry,
@@ -114,6 +119,7 @@ export class Tracker {
   ) {
     this.shortIndex = bucketIndex(options.shortSeconds);
     this.longIndex = bucketIndex(options.longSeconds);
+    this.slowIoIndex = bucketIndex(options.slowIoSeconds);
     registry.subscribe({
       sample: (worker, delta) => {
         this.addSample(worker, delta);
@@ -188,8 +194,11 @@ export class Tracker {
       sums.durationSum += duration.sum;
       sums.shortCount += duration.cumulative[this.shortIndex]!;
       sums.upToLongCount += duration.cumulative[this.longIndex]!;
-      sums.readSum += read('phase_read_body').sum;
-      sums.writeSum += read('phase_write').sum;
+      const readBody = read('phase_read_body');
+      const write = read('phase_write');
+      sums.readSum += readBody.sum;
+      sums.writeSum += write.sum;
+      sums.slowIoSum += slowSeconds(readBody.cumulative, this.slowIoIndex) + slowSeconds(write.cumulative, this.slowIoIndex);
       const queue = read('queue');
       sums.queueCount += queue.count;
       sums.queueSum += queue.sum;
@@ -275,6 +284,7 @@ export class Tracker {
       duration_mean_seconds: count > 0 ? duration / count : null,
       io_share: duration > 0 ? (read + write) / duration : null,
       io_mean_seconds: count > 0 ? (read + write) / count : null,
+      slow_io_threads: seconds > 0 ? d('slowIoSum') / seconds : null,
       read_body_mean_seconds: count > 0 ? read / count : null,
       write_mean_seconds: count > 0 ? write / count : null,
       queue_mean_seconds: queueCount > 0 ? d('queueSum') / queueCount : null,
@@ -345,6 +355,22 @@ export class Tracker {
       sched_wait_share: schedRun + schedWait > 0 ? schedWait / (schedRun + schedWait) : null,
     };
   }
+}
+
+/**
+ * Seconds spent in observations above bucket bound `from` (index), each counted at its bucket's
+ * midpoint (the +Inf bucket at the last bound): an estimate from cumulative bucket counts.
+ */
+function slowSeconds(cumulative: readonly number[], from: number): number {
+  const bounds = DURATION_BOUNDS_SECONDS;
+  let total = 0;
+  for (let b = from + 1; b < cumulative.length; b++) {
+    const n = cumulative[b]! - cumulative[b - 1]!;
+    if (n <= 0) continue;
+    const upper = b < bounds.length ? bounds[b]! : bounds[bounds.length - 1]!;
+    total += n * ((bounds[b - 1]! + upper) / 2);
+  }
+  return total;
 }
 
 /** Connections waiting to be accepted: the v2 listening sockets' queues, else the v1 field. */

@@ -66,6 +66,11 @@ export interface ServiceView {
   /** (read_body + write) / duration, and per request. */
   io_share: number | null;
   io_mean_seconds: number | null;
+  /**
+   * Mean threads held by body reads and response writes slower than `slow_io_seconds` each
+   * (estimated from the phase histograms' buckets above it): slow clients among fast ones.
+   */
+  slow_io_threads: number | null;
   read_body_mean_seconds: number | null;
   write_mean_seconds: number | null;
   /** Mean queue time of the requests that carried a front-end stamp; null without any. */

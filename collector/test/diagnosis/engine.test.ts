@@ -41,6 +41,15 @@ const CASES: Case[] = [
     severity: 'critical',
   },
   {
+    id: 'slow_clients',
+    // A few slow uploads among many fast requests: per request the share is small, but the
+    // slow reads hold half of the threads.
+    workers: [{ resource: GTHREAD4 }],
+    healthy,
+    sick: () => ({ busy: 2.4, cpu: 0.2, rows: [...rows(200, QUICK), ...rows(2, { duration_us: 1_010_000, read_us: 1_000_000, app_us: 9_000, write_us: 100, cpu_us: 2_000 })] }),
+    severity: 'warning',
+  },
+  {
     id: 'gil_contention',
     workers: [{ resource: GTHREAD4 }],
     healthy,
@@ -177,6 +186,16 @@ describe('waiting for a core is not mistaken for I/O or a blocked loop', () => {
     for (let t = 0; t < 30; t++) sim.step(() => ({ ...healthyGevent(), lagUs: 300_000, ...starved }));
     expect(sim.ids()).toContain('cpu_saturated');
     expect(sim.ids()).not.toContain('event_loop_blocked');
+  });
+});
+
+describe('slow_clients needs slow clients', () => {
+  it('fast 1 MB uploads keeping sync workers busy reading are not slow clients', () => {
+    const sim = new Simulation([{ resource: SYNC }, { resource: SYNC }]);
+    for (let t = 0; t < 30; t++) {
+      sim.step(() => ({ busy: 0.9, cpu: 0.3, rows: rows(50, { duration_us: 18_000, read_us: 9_000, app_us: 8_900, write_us: 100, cpu_us: 6_000 }) }));
+    }
+    expect(sim.ids()).not.toContain('slow_clients');
   });
 });
 
