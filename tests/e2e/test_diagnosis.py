@@ -25,11 +25,11 @@ from examples.lab import slowclient
 from examples.load import Request, run_load
 
 from .support.processes import Collector, Server, ServerFactory
-from .support.waiting import wait_for
+from .support.waiting import DeadlineExceeded, wait_for
 
 Finding = Dict[str, Any]
-LOAD_S = 35.0
-APPEAR_S = 30.0
+LOAD_S = 40.0
+APPEAR_S = 25.0
 
 
 def findings(collector: Collector, window_s: Optional[float] = None) -> List[Finding]:
@@ -90,17 +90,19 @@ def test_cpu_bound_requests_on_gthread_threads_contend_for_the_gil(
     started = time.monotonic()
     burns = [Request("GET", "/cpu?ms=200")]
     load = in_background(lambda: run_load(server.url, burns, concurrency=4, duration_s=LOAD_S))
-    # On a host whose cores are all taken (a shared CI box), the threads also wait for a core:
-    # the shim's schedstat data then rightly says cpu_saturated instead.
-    finding = expect_finding(collector, {"gil_contention", "cpu_saturated"}, started)
-    evidence = {e["name"]: e["value"] for e in finding["evidence"]}
-    if finding["id"] == "gil_contention":
+    try:
+        finding = expect_finding(collector, {"gil_contention"}, started)
+    except DeadlineExceeded:
+        # On a host whose cores are all taken (a shared CI box), the threads also wait for a
+        # core: the shim's schedstat data then rightly says cpu_saturated instead, and must.
+        finding = expect_finding(collector, {"cpu_saturated"}, started)
+        assert {e["name"]: e["value"] for e in finding["evidence"]}["sched_wait_share"] >= 0.2
+    else:
+        evidence = {e["name"]: e["value"] for e in finding["evidence"]}
         assert finding["worker"]
         assert evidence["busy_threads"] >= 1.5
         assert 0.6 <= evidence["process_cpu"] <= 1.4
         assert evidence["request_cpu_share"] <= 0.7
-    else:
-        assert evidence["sched_wait_share"] >= 0.2
     load.join(LOAD_S + 60)
 
 

@@ -180,9 +180,10 @@ const gilContention: Rule = (view, t, l) => {
       if (w.model !== 'threaded') continue;
       if (!l.atLeast(w.busy_threads, c.busy_threads)) continue;
       if (!l.atLeast(w.cpu_cores, c.process_cpu_cores_min) || !l.atMost(w.cpu_cores, c.process_cpu_cores_max)) continue;
-      if (!l.atMost(s.cpu_share, c.cpu_share_ratio_max)) continue;
-      // With the shim's schedstat data: waiting for a core is cpu_saturated, not the GIL.
-      if (w.sched_wait_share !== null && !l.atMost(w.sched_wait_share, c.sched_wait_share_ratio_max)) continue;
+      // The requests' CPU share of the time their threads were not waiting for a core (schedstat,
+      // when sent): a share the core wait explains is cpu_saturated, not the GIL.
+      const notWaiting = w.sched_wait_share === null ? 1 : 1 - w.sched_wait_share;
+      if (s.cpu_share === null || notWaiting <= 0 || !l.atMost(s.cpu_share / notWaiting, c.cpu_share_ratio_max)) continue;
       const evidence = [
         ev('busy_threads', w.busy_threads, 'threads'),
         ev('process_cpu', w.cpu_cores, 'cores'),

@@ -23,7 +23,6 @@ export interface Thresholds {
     process_cpu_cores_min: number;
     process_cpu_cores_max: number;
     cpu_share_ratio_max: number;
-    sched_wait_share_ratio_max: number;
   };
   cpu_saturated: { host_cpu_share_ratio: number; sched_wait_share_ratio: number; min_runnable_cores: number };
   long_requests_block_short: {

@@ -161,13 +161,25 @@ describe('hysteresis', () => {
     expect(appearances).toBe(1);
   });
 
-  it('gil_contention is not claimed when the threads wait for a core (schedstat)', () => {
+  it('gil_contention is not claimed when the wait for cores explains the low CPU share (schedstat)', () => {
+    // 3.6 cores of runnable demand, 0.9 of them served: the threads run in parallel when they
+    // get a core (no GIL between them), they just rarely get one.
     const sim = new Simulation([{ resource: GTHREAD4 }]);
     for (let t = 0; t < 30; t++) {
-      sim.step(() => ({ busy: 3.8, cpu: 0.9, schedRunUs: 900_000, schedWaitUs: 900_000, rows: rows(10, { duration_us: 400_000, app_us: 399_000, write_us: 100, cpu_us: 90_000 }) }));
+      sim.step(() => ({ busy: 3.8, cpu: 0.9, schedRunUs: 900_000, schedWaitUs: 2_700_000, rows: rows(10, { duration_us: 400_000, app_us: 399_000, write_us: 100, cpu_us: 90_000 }) }));
     }
     expect(sim.ids()).toContain('cpu_saturated');
     expect(sim.ids()).not.toContain('gil_contention');
+  });
+
+  it('GIL contention on a host that is short of cores too: both findings', () => {
+    // One core's worth of running, a third of the runnable time waiting for a core, and the
+    // requests get far less CPU than that wait explains: the rest is the GIL.
+    const sim = new Simulation([{ resource: GTHREAD4 }]);
+    for (let t = 0; t < 30; t++) {
+      sim.step(() => ({ busy: 3.8, cpu: 0.82, schedRunUs: 820_000, schedWaitUs: 390_000, rows: rows(10, { duration_us: 400_000, app_us: 399_000, write_us: 100, cpu_us: 92_000 }) }));
+    }
+    expect(sim.ids()).toEqual(expect.arrayContaining(['cpu_saturated', 'gil_contention']));
   });
 });
 

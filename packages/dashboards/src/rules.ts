@@ -23,7 +23,6 @@ export interface RuleThresholds {
     process_cpu_cores_min: number;
     process_cpu_cores_max: number;
     cpu_share_ratio_max: number;
-    sched_wait_share_ratio_max: number;
   };
   cpu_saturated: { sched_wait_share_ratio: number; min_runnable_cores: number };
   long_requests_block_short: {
@@ -200,8 +199,9 @@ export function alertingRules(t: RuleThresholds): AlertingRule[] {
       `(${RECORD.workerBusy} >= ${String(gil.busy_threads)})` +
         ` and on (${WKR}) (${RECORD.workerCpu} >= ${String(gil.process_cpu_cores_min)} <= ${String(gil.process_cpu_cores_max)})` +
         ` and on (${WKR}) (${METRICS.workerThreads} > 1)` +
-        ` and on (${SVC}) (${RECORD.cpuShare} <= ${String(gil.cpu_share_ratio_max)})` +
-        ` unless on (${WKR}) (${RECORD.workerSchedWaitShare} > ${String(gil.sched_wait_share_ratio_max)}) ${notAsync}`,
+        // CPU share of the time not spent waiting for a core (schedstat; none known: no wait).
+        ` and on (${SVC}) ((${RECORD.cpuShare} / (1 - (${RECORD.schedWaitShare} or on (${SVC}) (0 * ${RECORD.cpuShare})))) <= ${String(gil.cpu_share_ratio_max)})` +
+        ` ${notAsync}`,
       `${whereWorker}: {{ $value | humanize }} busy threads share about one core`,
       'CPU-bound requests on threads of one process wait for the GIL: use processes for CPU-bound work, or move it out of the request.'),
     alert('cpu_saturated', 'WsgiscopeCpuSaturated', 'warning',
