@@ -179,7 +179,11 @@ const gilContention: Rule = (view, t, l) => {
     for (const w of s.workers) {
       if (w.model !== 'threaded') continue;
       if (!l.atLeast(w.busy_threads, c.busy_threads)) continue;
-      if (!l.atLeast(w.cpu_cores, c.process_cpu_cores_min) || !l.atMost(w.cpu_cores, c.process_cpu_cores_max)) continue;
+      // About one core: the process's CPU, or (schedstat) its runnable demand, which the GIL
+      // holds near one core even when a busy host serves less of it.
+      const runnable = w.sched_run_cores !== null && w.sched_wait_share !== null && w.sched_wait_share < 1 ? w.sched_run_cores / (1 - w.sched_wait_share) : null;
+      const aboutOne = (v: number | null): boolean => l.atLeast(v, c.process_cpu_cores_min) && l.atMost(v, c.process_cpu_cores_max);
+      if (w.cpu_cores === null || !(aboutOne(w.cpu_cores) || aboutOne(runnable))) continue;
       // The requests' CPU share of the time their threads were not waiting for a core (schedstat,
       // when sent): a share the core wait explains is cpu_saturated, not the GIL.
       const notWaiting = w.sched_wait_share === null ? 1 : 1 - w.sched_wait_share;
@@ -191,6 +195,7 @@ const gilContention: Rule = (view, t, l) => {
       ];
       if (w.sampler_lag_p99_seconds !== null) evidence.push(ev('sampler_lag_p99', w.sampler_lag_p99_seconds, 'seconds'));
       if (w.sched_wait_share !== null) evidence.push(ev('sched_wait_share', w.sched_wait_share, 'ratio'));
+      if (runnable !== null) evidence.push(ev('runnable', runnable, 'cores'));
       out.push({
         id: 'gil_contention',
         severity: 'warning',

@@ -181,6 +181,14 @@ describe('hysteresis', () => {
     }
     expect(sim.ids()).toEqual(expect.arrayContaining(['cpu_saturated', 'gil_contention']));
   });
+
+  it('the GIL on a busy host that serves the process only half a core: its runnable demand is still one core', () => {
+    const sim = new Simulation([{ resource: GTHREAD4 }]);
+    for (let t = 0; t < 30; t++) {
+      sim.step(() => ({ busy: 3.8, cpu: 0.5, schedRunUs: 500_000, schedWaitUs: 500_000, rows: rows(10, { duration_us: 400_000, app_us: 399_000, write_us: 100, cpu_us: 50_000 }) }));
+    }
+    expect(sim.ids()).toEqual(expect.arrayContaining(['cpu_saturated', 'gil_contention']));
+  });
 });
 
 describe('waiting for a core is not mistaken for I/O or a blocked loop', () => {
