@@ -101,7 +101,8 @@ def test_cpu_bound_requests_on_gthread_threads_contend_for_the_gil(
         evidence = {e["name"]: e["value"] for e in finding["evidence"]}
         assert finding["worker"]
         assert evidence["busy_threads"] >= 1.5
-        assert 0.6 <= evidence["process_cpu"] <= 1.4
+        # About one core: the process's CPU, or its runnable demand (schedstat) on a busy host.
+        assert 0.6 <= evidence["process_cpu"] <= 1.4 or 0.6 <= evidence.get("runnable", 0.0) <= 1.4, evidence
         assert evidence["request_cpu_share"] <= 0.7
     load.join(LOAD_S + 60)
 
