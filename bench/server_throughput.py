@@ -35,7 +35,9 @@ variable of that variant's servers, ``app=MODULE:CALLABLE`` serves another app, 
 ``ablate`` a bare word is a part to switch off (``send``, ``flusher``, ``occupancy``). E.g.
 ``shim:WSGISCOPE_CPU_TIME=false``, ``ablate`` (the whole shim), ``ablate:flusher,occupancy``.
 ``--shim-ref REF`` serves the shim from ``git archive REF python-hooks/src`` instead of the
-working tree (so a measurement can name the commit it measured while the tree changes).
+working tree (so a measurement can name the commit it measured while the tree changes), and a
+variant's own ``ref=REF`` does so for that variant only: ``--variant shim:ref=HEAD --variant shim``
+compares a change in the working tree with the last commit, beside the floor of ``shim:ref=HEAD``.
 Loopback only; every process is stopped at the end.
 """
 
@@ -43,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import random
@@ -112,6 +115,8 @@ class Variant:
     shim: bool
     env: Dict[str, str]
     app: str = APP
+    ref: Optional[str] = None  # serve the shim from this commit (overrides --shim-ref)
+    loads_shim: bool = False
 
     @staticmethod
     def parse(spec: str, name: Optional[str] = None) -> Variant:
@@ -121,6 +126,7 @@ class Variant:
         env: Dict[str, str] = {}
         app = ABLATION_APP if kind == "ablate" else APP
         ablated: List[str] = []
+        ref: Optional[str] = None
         for item in filter(None, settings.split(",")):
             key, sep, value = item.partition("=")
             if not sep and kind == "ablate":
@@ -129,11 +135,13 @@ class Variant:
                 raise argparse.ArgumentTypeError(f"expected NAME=VALUE in {spec!r}, got {item!r}")
             elif key == "app":
                 app = value
+            elif key == "ref":
+                ref = value
             else:
                 env[key] = value
         if kind == "ablate":
             env["BENCH_ABLATE"] = "+".join(ablated)
-        return Variant(name or spec, kind == "shim", env, app)
+        return Variant(name or spec, kind == "shim", env, app, ref, kind in ("shim", "ablate"))
 
 
 @dataclass(frozen=True)
@@ -356,17 +364,17 @@ def shim_source(ref: Optional[str], tmp: Path) -> Tuple[Optional[Path], str]:
 
 
 def measure(setup: Setup, variants: List[Variant], args: argparse.Namespace,
-            shim_dir: Optional[Path]) -> Dict[str, object]:
+            shim_dirs: Dict[str, Path]) -> Dict[str, object]:
     mode, env = setup.mode, setup.env
     rng = random.Random(args.seed)
     rounds: List[Round] = []
     started = time.monotonic()
     for number in range(args.rounds):
         rounds.append(run_round(setup, variants, args, rng))
-        if number == 0 and shim_dir is not None and any(v.shim for v in variants):
+        for name, shim_dir in shim_dirs.items() if number == 0 else ():
             cached = Path(env["PYTHONPYCACHEPREFIX"]) / shim_dir.relative_to("/") / "wsgiscope"
             if not any(cached.glob("middleware.*.pyc")):
-                raise SystemExit(f"the servers did not import the shim from {shim_dir}")
+                raise SystemExit(f"{name}: the servers did not import the shim from {shim_dir}")
         if args.verbose:
             last = rounds[-1]
             print(f"  round {number + 1}: " + "  ".join(
@@ -378,10 +386,11 @@ def measure(setup: Setup, variants: List[Variant], args: argparse.Namespace,
     print(f"\n{mode}: 1 worker x {args.threads} threads on CPU {args.server_cpu}; wrk -t1 "
           f"-c{args.connections} each on CPU {args.load_cpu}; {args.rounds} rounds x {args.passes} "
           f"windows of {args.seconds} s, servers loaded {how}; {elapsed / 60:.1f} min")
-    print(f"{'variant':<52}{'CPU-us/req':>11}{'req/s':>9}{'CPU/s':>7}{'errors':>8}")
+    width = max(52, 2 + max(len(v.name) for v in variants))
+    print(f"{'variant':<{width}}{'CPU-us/req':>11}{'req/s':>9}{'CPU/s':>7}{'errors':>8}")
     for v in variants:
         errors = sum(w.errors for r in rounds for w in r.windows[v.name])
-        print(f"{v.name:<52}{statistics.median(r.cpu_per_request_us(v.name) for r in rounds):>11.2f}"
+        print(f"{v.name:<{width}}{statistics.median(r.cpu_per_request_us(v.name) for r in rounds):>11.2f}"
               f"{statistics.median(r.requests_per_s(v.name) for r in rounds):>9.0f}"
               f"{statistics.median(r.utilisation(v.name) for r in rounds):>7.2f}{errors:>8}")
     print(f"throughput ratio at saturation = CPU per request of {ref} / of the variant (per round):")
@@ -391,11 +400,11 @@ def measure(setup: Setup, variants: List[Variant], args: argparse.Namespace,
         cpu = [r.cpu_per_request_us(ref) / r.cpu_per_request_us(v.name) for r in rounds]
         rps = [r.requests_per_s(v.name) / r.requests_per_s(ref) for r in rounds]
         label = f"{v.name} (A/A noise floor)" if v.name == floor else v.name
-        print(f"  {label:<50}{describe(cpu, stats_rng)}")
-        print(f"  {'':<50}by req/s: {describe(rps, stats_rng)}")
+        print(f"  {label:<{width - 2}}{describe(cpu, stats_rng)}")
+        print(f"  {'':<{width - 2}}by req/s: {describe(rps, stats_rng)}")
         delta_us = statistics.median(r.cpu_per_request_us(v.name) - r.cpu_per_request_us(ref)
                                      for r in rounds)
-        print(f"  {'':<50}CPU per request {delta_us:+.2f} us (median of per-round differences)")
+        print(f"  {'':<{width - 2}}CPU per request {delta_us:+.2f} us (median of per-round differences)")
         ratios = summary["ratios"]
         assert isinstance(ratios, dict)
         ratios[v.name] = {"cpu": cpu, "rps": rps, "delta_us": delta_us}
@@ -470,18 +479,38 @@ def main() -> None:
     shim_dir, described = shim_source(args.shim_ref, tmp)
     env = {k: v for k, v in os.environ.items() if not k.startswith("WSGISCOPE_")}
     env.update(WSGISCOPE_COLLECTOR_URL=collector.url, WSGISCOPE_SERVICE_NAME="bench")
+    python_path = list(filter(None, [env.get("PYTHONPATH")]))
     if shim_dir is not None:
-        env["PYTHONPATH"] = os.pathsep.join([str(shim_dir), *filter(None, [env.get("PYTHONPATH")])])
+        env["PYTHONPATH"] = os.pathsep.join([str(shim_dir), *python_path])
+    print(f"shim: {described}; python {sys.version.split()[0]}; "
+          f"load average {os.getloadavg()[0]:.2f} at start", flush=True)
+    exported: Dict[str, Optional[Path]] = {}
+    for number, variant in enumerate(variants):
+        if variant.ref is None:
+            continue
+        if variant.ref not in exported:
+            dest = tmp / f"ref-{len(exported)}"
+            dest.mkdir()
+            exported[variant.ref], about = shim_source(variant.ref, dest)
+            print(f"shim of variants with ref={variant.ref}: {about}")
+        source = exported[variant.ref]
+        assert source is not None
+        variants[number] = dataclasses.replace(variant, env={
+            **variant.env, "PYTHONPATH": os.pathsep.join([str(source), *python_path])})
+    shim_dirs: Dict[str, Path] = {}
+    for variant in variants:
+        source = exported.get(variant.ref or "") if variant.ref else shim_dir
+        if variant.loads_shim and source is not None:
+            shim_dirs[variant.name] = source
+    if shim_dirs:
         # bytecode goes to tmp, where its presence proves which shim the servers imported
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
-    print(f"shim: {described}; python {sys.version.split()[0]}; "
-          f"load average {os.getloadavg()[0]:.2f} at start", flush=True)
     results = []
     try:
         for mode in modes:
             setup = Setup(mode, args.threads, args.server_cpu, env, tmp)
-            results.append(measure(setup, variants, args, shim_dir))
+            results.append(measure(setup, variants, args, shim_dirs))
     finally:
         collector.stop()
     print(f"load average {os.getloadavg()[0]:.2f} at end")

@@ -14,6 +14,8 @@ reports per request:
   lock switches voluntarily; the GIL hand-offs between request threads and the flusher show
   up here);
 - garbage collections per 1,000 requests by generation and their time (``gc.callbacks``);
+- the worker's CPU per second while idle (after the load, --idle seconds): the shim's fixed
+  cost (its flusher's ticks and one flush a second, even of an empty batch);
 - with --py-spy: ``py-spy record --gil --nonblocking`` samples (only the thread holding the GIL
   is sampled) split by the innermost shim frame: middleware, occupancy, record buffer, flusher
   (encoding, JSON, HTTP), sampler; the rest is the server and the app.
@@ -45,6 +47,7 @@ from bench.server_throughput import (  # noqa: E402
     Server,
     Setup,
     Variant,
+    process_cpu_ns,
     shim_source,
     start_wrk,
     wrk_result,
@@ -124,8 +127,16 @@ def py_spy_split(path: Path) -> Counter[str]:
     return counts
 
 
-def profile(setup: Setup, variant: Variant, args: argparse.Namespace, gc_path: Path,
-            ) -> Tuple[int, Dict[str, ThreadStat], Dict[str, object], Optional[Counter[str]]]:
+@dataclass
+class Profile:
+    requests: int
+    threads: Dict[str, ThreadStat]
+    gc: Dict[str, object]
+    py_spy: Optional[Counter[str]]
+    idle_cpu_ms_per_s: float
+
+
+def profile(setup: Setup, variant: Variant, args: argparse.Namespace, gc_path: Path) -> Profile:
     server = Server(setup, variant)
     spy: Optional[subprocess.Popen[bytes]] = None
     try:
@@ -147,6 +158,9 @@ def profile(setup: Setup, variant: Variant, args: argparse.Namespace, gc_path: P
         after = thread_stats(pid)
         if spy is not None:
             spy.wait(timeout=60)
+        idle0 = process_cpu_ns(pid)
+        time.sleep(args.idle)
+        idle_cpu_ms_per_s = (process_cpu_ns(pid) - idle0) / 1e6 / args.idle
     finally:
         server.stop()
     totals: Dict[str, ThreadStat] = {}
@@ -163,7 +177,7 @@ def profile(setup: Setup, variant: Variant, args: argparse.Namespace, gc_path: P
         gc_stats = json.loads(gc_path.read_text())
         gc_stats["requests"] = warm.requests + window.requests
     split = py_spy_split(raw) if args.py_spy and raw.exists() else None
-    return window.requests, totals, gc_stats, split
+    return Profile(window.requests, totals, gc_stats, split, idle_cpu_ms_per_s)
 
 
 def main() -> None:
@@ -173,6 +187,8 @@ def main() -> None:
     parser.add_argument("--server", default="gunicorn_gthread",
                         choices=("gunicorn_gthread", "uwsgi_threads", "waitress"))
     parser.add_argument("--seconds", type=int, default=15, help="wrk window (default 15)")
+    parser.add_argument("--idle", type=float, default=10,
+                        help="seconds of idle CPU measured after the load (default 10)")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--server-cpu", type=int, default=1)
@@ -215,19 +231,20 @@ def main() -> None:
                  (f"voluntary switches, {k}", k), (f"involuntary switches, {k}", k)]
     for label, k in rows:
         cells = []
-        for requests, totals, _, _ in results.values():
-            stat = totals.get(k)
+        for result in results.values():
+            stat = result.threads.get(k)
             if stat is None:
                 cells.append(f"{'-':>14}")
                 continue
             value = {"CPU": stat.run_ns / 1000, "runnable": stat.wait_ns / 1000,
                      "voluntary": stat.voluntary, "involuntary": stat.involuntary}[label.split()[0]]
-            cells.append(f"{value / requests:>14.3f}")
+            cells.append(f"{value / result.requests:>14.3f}")
         print(f"{label:<32}" + "".join(cells))
     for generation in ("0", "1", "2"):
         for what, index, scale in (("collections per 1000 req", 0, 1000), ("GC us per req", 1, 1e6)):
             cells = []
-            for _, _, gc_stats, _ in results.values():
+            for result in results.values():
+                gc_stats = result.gc
                 gens = gc_stats.get("generations") if gc_stats else None
                 if not isinstance(gens, dict) or not gc_stats.get("requests"):
                     cells.append(f"{'-':>14}")
@@ -236,7 +253,12 @@ def main() -> None:
                 assert isinstance(served, int)
                 cells.append(f"{gens[generation][index] * scale / served:>14.3f}")
             print(f"{f'gen {generation} {what}':<32}" + "".join(cells))
-    for name, (_, _, _, split) in results.items():
+    print(f"{'idle CPU ms per second':<32}" + "".join(
+        f"{result.idle_cpu_ms_per_s:>14.3f}" for result in results.values()))
+    print(f"{'requests/s under load':<32}" + "".join(
+        f"{result.requests / args.seconds:>14.0f}" for result in results.values()))
+    for name, result in results.items():
+        split = result.py_spy
         if split:
             total = sum(split.values())
             print(f"\npy-spy --gil, {name}: {total} samples while holding the GIL")
