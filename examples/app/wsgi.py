@@ -8,6 +8,8 @@
     POST /upload                 read the whole body; answer its byte count
     GET  /download?bytes=N&chunk=C
                                  stream N bytes in C-byte blocks
+    GET  /file                   the file at $EXAMPLE_DOWNLOAD_FILE through the server's wsgi.file_wrapper
+                                 (its sendfile path, where it has one); 404 when unset
     GET  /backend?ms=N           call the slow back end at $EXAMPLE_BACKEND_URL (sleep N ms if unset)
     GET  /error                  raise RuntimeError (the server answers 500)
 
@@ -112,6 +114,19 @@ def _blocks(size: int, chunk: int) -> Iterator[bytes]:
         remaining -= n
 
 
+def file(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+    path = os.environ.get("EXAMPLE_DOWNLOAD_FILE")
+    if not path:
+        return _text(start_response, "set EXAMPLE_DOWNLOAD_FILE to the file to serve\n", "404 Not Found")
+    handle = open(path, "rb")  # noqa: SIM115 - the server closes the response, which closes it
+    start_response("200 OK", [("Content-Type", "application/octet-stream"),
+                              ("Content-Length", str(os.fstat(handle.fileno()).st_size))])
+    wrapper = environ.get("wsgi.file_wrapper")
+    if callable(wrapper):
+        return cast(Iterable[bytes], wrapper(handle, 65536))
+    return iter(lambda: handle.read(65536), b"")
+
+
 def backend(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
     ms = _int_param(environ, "ms", 100, MAX_MS)
     url = os.environ.get("EXAMPLE_BACKEND_URL")
@@ -139,6 +154,7 @@ ROUTES: Dict[str, Callable[[Environ, StartResponse], Iterable[bytes]]] = {
     "/mixed": mixed,
     "/upload": upload,
     "/download": download,
+    "/file": file,
     "/backend": backend,
     "/error": error,
 }

@@ -357,3 +357,41 @@ def test_records_one_lane_per_thread_in_order_of_first_use() -> None:
     worker.join()
     call(mw)
     assert columns(mw, transport)["thread"] == [0, 1, 0]
+
+
+class OpaqueWrapper:
+    """Like bjoern's C FileWrapper: no attributes to hook, no ``filelike`` to reach the file;
+    its close() closes the file (and the server checks the exact type before sendfile)."""
+
+    __slots__ = ("_file",)
+
+    def __init__(self, filelike: Any, blksize: int = 8192) -> None:
+        self._file = filelike
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(lambda: self._file.read(8192), b"")
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def test_opaque_file_wrapper_is_kept_by_hooking_the_file_on_its_way_in() -> None:
+    with tempfile.NamedTemporaryFile(delete=False) as handle:
+        handle.write(b"b" * 6000)
+    files = [open(handle.name, "rb") for _ in range(2)]  # noqa: SIM115
+
+    def app(environ: Any, start_response: Any) -> Iterable[bytes]:
+        start_response("200 OK", [])
+        wrapped: Iterable[bytes] = environ["wsgi.file_wrapper"](files.pop(0), 4096)
+        return wrapped
+
+    mw, _, transport = instrumented(app)
+    for _ in range(2):
+        environ = make_environ()
+        environ["wsgi.file_wrapper"] = OpaqueWrapper
+        response = call(mw, environ)
+        assert type(response.returned) is OpaqueWrapper and len(response.body) == 6000
+    os.unlink(handle.name)
+    cols = columns(mw, transport)
+    assert cols["bytes_out"] == [6000, 6000] and mw.intercept_files
+    assert mw.agent.occupancy.snapshot(0).active_requests == 0

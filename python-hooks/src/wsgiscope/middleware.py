@@ -17,7 +17,10 @@ that work happens only for those requests, after they ended.
 ``wsgi.file_wrapper`` responses are returned as the very object the app returned, so servers
 keep their sendfile fast path; we hook its ``close`` attribute instead (or, where the
 wrapper takes no attributes, like mod_wsgi's, the wrapped file's ``close``, which the wrapper
-calls). A file wrapper is either
+calls). Where the wrapper shows neither (bjoern's C type), the server's ``wsgi.file_wrapper``
+is called through a function of ours that hooks the file's ``close`` on the way in; that is
+decided once per process, at the first request (or at the first file response we could not
+hook), so other servers pay nothing for it. A file wrapper is either
 a class (gunicorn, waitress, mod_wsgi: the response is an instance of it) or, under uWSGI, a
 function that returns the file itself and sends it with sendfile() only when the app returns
 that same object: a response that is a file (it has ``fileno``) is therefore passed through
@@ -107,9 +110,10 @@ class _Input:
 class _Request:
     __slots__ = (
         "app_io_ns", "body", "bytes_in", "bytes_out", "closed", "cpu0", "environ", "error", "file",
-        "gen_last", "gen_ns", "headers", "ident", "inner_close", "it", "lane", "mw", "read_first",
-        "read_last", "read_ns", "server_start_response", "server_write", "status", "t0", "t_app",
-        "t_first", "write_ns", "yield_ns",
+        "file_close", "file_result", "gen_last", "gen_ns", "headers", "ident", "inner_close", "it",
+        "lane", "mw", "read_first", "read_last", "read_ns", "server_file_wrapper",
+        "server_start_response", "server_write", "status", "t0", "t_app", "t_first", "wrapped_file",
+        "write_ns", "yield_ns",
     )
 
     def __init__(self, mw: Middleware, environ: dict[str, Any],
@@ -122,6 +126,7 @@ class _Request:
         self.read_ns = self.write_ns = self.bytes_in = self.bytes_out = self.gen_ns = 0
         self.t_first = self.yield_ns = self.t_app = self.read_first = self.read_last = 0
         self.app_io_ns = self.gen_last = 0
+        self.file_result: Any = None
         self.closed = self.file = False
         self.inner_close: Optional[Callable[[], Any]] = None
         self.headers: Any = None
@@ -130,6 +135,11 @@ class _Request:
         self.cpu0 = mw.thread_cpu() if mw.cpu_attributable else -1
         self.lane = mw.occupancy.enter(self, ident, t0)
         environ[MARK] = mw
+        if mw.intercept_files:
+            fw = environ.get("wsgi.file_wrapper")
+            if fw is not None:
+                self.server_file_wrapper = fw
+                environ["wsgi.file_wrapper"] = self.wrap_file
         length = environ.get("CONTENT_LENGTH")
         if (length and length != "0") or "HTTP_TRANSFER_ENCODING" in environ:
             stream = environ.get("wsgi.input")
@@ -158,17 +168,40 @@ class _Request:
             self.write_ns += perf() - started
             self.bytes_out += len(data)
 
+    # -- wsgi.file_wrapper ---------------------------------------------------------------------
+
+    def wrap_file(self, filelike: Any, *args: Any) -> Any:
+        """The server's file wrapper, called for the app, with the file's ``close`` hooked (for
+        wrappers that show us nothing of themselves: their close() closes the file)."""
+        result = self.server_file_wrapper(filelike, *args)
+        try:
+            original = filelike.close
+            filelike.close = self.close
+        except Exception:
+            return result
+        self.file_close, self.wrapped_file, self.file_result = original, filelike, result
+        return result
+
     # -- the response iterable ---------------------------------------------------------------
 
     def respond(self, result: Iterable[bytes]) -> Iterable[bytes]:
         self.t_app = self.mw.perf()
         self.app_io_ns = self.read_ns + self.write_ns  # made during the app call: not app time
         self.inner_close = getattr(result, "close", None)
+        if self.file_result is not None and self.file_result is result:  # through wrap_file
+            self.inner_close = self.file_close
+            self.file = True
+            self.bytes_out = _file_bytes(self.wrapped_file, self.headers)
+            return cast("Iterable[bytes]", result)  # the server's own: it keeps sendfile
         file_wrapper = self.environ.get("wsgi.file_wrapper")
-        if file_wrapper is not None and (
-                type(result) is file_wrapper if isinstance(file_wrapper, type)
-                else hasattr(result, "fileno")) and self._hook_file(result):
-            return result  # the server's own object: it keeps its sendfile path
+        if file_wrapper is not None:
+            if isinstance(file_wrapper, type):
+                if type(result) is file_wrapper:
+                    if self._hook_file(result):
+                        return result  # the server's own object: it keeps its sendfile path
+                    self.mw.intercept_files = True  # from the next file response on
+            elif hasattr(result, "fileno") and self._hook_file(result):
+                return result  # uWSGI: the file itself, sent with sendfile
         try:
             self.it = iter(result)
         except BaseException as exc:
@@ -308,6 +341,13 @@ def _file_bytes(result: Any, headers: Any) -> int:
         return 0
 
 
+def _needs_interception(file_wrapper: Any) -> bool:
+    """A wrapper class whose instances take no attribute and show no ``filelike``: its
+    ``close`` and its file are out of reach once it is built (bjoern's C type)."""
+    return (isinstance(file_wrapper, type) and not getattr(file_wrapper, "__dictoffset__", 1)
+            and not hasattr(file_wrapper, "filelike"))
+
+
 def _current_ident() -> int:
     return threading.get_ident()
 
@@ -328,8 +368,9 @@ def framework_route(environ: dict[str, Any]) -> Optional[str]:
 class Middleware:
     """The wrapped application. Build it with :func:`wrap`."""
 
-    __slots__ = ("agent", "app", "buffer", "cpu_attributable", "ident", "occupancy", "perf",
-                 "random", "route", "routes", "sample_ratio", "slow_ns", "thread_cpu")
+    __slots__ = ("agent", "app", "buffer", "cpu_attributable", "ident", "intercept_files",
+                 "occupancy", "perf", "random", "route", "routes", "sample_ratio", "slow_ns",
+                 "thread_cpu")
 
     def __init__(self, app: WSGIApp, agent: Agent, route: Optional[RouteGetter] = None) -> None:
         self.app = app
@@ -347,6 +388,7 @@ class Middleware:
         self.sample_ratio = config.trace_sample_ratio
         self.random = random.random
         self.ident = get_ident
+        self.intercept_files = False
         self.learn()
 
     def learn(self) -> None:
@@ -367,6 +409,7 @@ class Middleware:
             if not agent.started:
                 agent.start(environ)
                 self.learn()
+                self.intercept_files = _needs_interception(environ.get("wsgi.file_wrapper"))
             req = _Request(self, environ, start_response)
         except Exception:
             return self.app(environ, start_response)
