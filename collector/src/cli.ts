@@ -47,6 +47,7 @@ async function main(): Promise<number> {
     process.stdout.write(`wsgiscope-collector OTLP/gRPC listening on ${parsed.config.otlpGrpcHost}:${String(running.otlpGrpcPort)}\n`);
   }
   if (running.metricsExporter !== undefined) process.stdout.write(`wsgiscope-collector ${running.metricsExporter.describe()}\n`);
+  if (running.tracesExporter !== undefined) process.stdout.write(`wsgiscope-collector ${running.tracesExporter.describe()}\n`);
   await stopped;
   await running.close();
   return 0;

@@ -24,6 +24,7 @@ import { TraceStore } from './traces/store';
 import { exportTarget } from './otlp/export/endpoint';
 import { MetricsExporter } from './otlp/export/exporter';
 import { ExportStats } from './otlp/export/sender';
+import { TracesExporter } from './otlp/export/tracesExporter';
 import { startOtlpGrpc } from './otlp/grpc';
 import type { OtlpHttpOptions } from './otlp/http';
 import { OTLP_MIN_EXPIRY_MS, OtlpRequests } from './otlp/requests';
@@ -42,6 +43,8 @@ export interface RunningCollector {
   aggregator: Aggregator;
   /** The OTLP metrics exporter, when an OTLP endpoint is configured (otlp/export). */
   metricsExporter: MetricsExporter | undefined;
+  /** The OTLP exporter of the kept traces' span trees, when a traces endpoint is configured. */
+  tracesExporter: TracesExporter | undefined;
   diagnosis: DiagnosisEngine;
   /** Kept slow-request traces (protocol v2): subscribe to export their span trees (traces/spanTree.ts). */
   traces: TraceStore;
@@ -119,6 +122,22 @@ export async function startCollector(config: CollectorConfig, nowMs: () => numbe
     });
     metricsExporter.start();
   }
+  const tracesTarget = exportTarget(config, 'traces');
+  let tracesExporter: TracesExporter | undefined;
+  if (tracesTarget !== undefined) {
+    const stats = new ExportStats();
+    self.exporting('traces', stats);
+    tracesExporter = new TracesExporter({
+      traces,
+      target: tracesTarget,
+      delayMs: config.otlpTracesDelayMs,
+      maxQueue: config.otlpMaxQueuedRequests,
+      resourceAttributes: config.otlpResourceAttributes,
+      stats,
+      onError: (message) => process.stderr.write(`wsgiscope-collector: OTLP traces export: ${message}\n`),
+    });
+    tracesExporter.start();
+  }
   const stopOtlpExpiry = otlpRequests.startExpiry();
   const grpc = config.otlpGrpcPort === undefined
     ? undefined
@@ -137,6 +156,7 @@ export async function startCollector(config: CollectorConfig, nowMs: () => numbe
     registry,
     aggregator,
     metricsExporter,
+    tracesExporter,
     diagnosis,
     traces,
     otlp: otlpRequests,
@@ -144,7 +164,10 @@ export async function startCollector(config: CollectorConfig, nowMs: () => numbe
     close: async () => {
       stopExpiry();
       // A last export while everything is still there; bounded so a dead receiver cannot hold the stop.
-      await metricsExporter?.shutdown(Math.min(config.otlpTimeoutMs, 5000));
+      await Promise.all([
+        metricsExporter?.shutdown(Math.min(config.otlpTimeoutMs, 5000)),
+        tracesExporter?.shutdown(Math.min(config.otlpTimeoutMs, 5000)),
+      ]);
       stopOtlpExpiry();
       await grpc?.close();
       stopDiagnosis();

@@ -107,7 +107,7 @@ describe('spanTree', () => {
 
   it('describes the worker as resource attributes, and keeps unix nanoseconds exact', () => {
     const tree = spanTree(own, batch.resource);
-    expect(tree.resource).toMatchObject({ 'service.name': 'shop', 'service.instance.id': 'web-1:4242', 'host.name': 'web-1', 'process.pid': 4242, 'wsgi.server': 'gunicorn' });
+    expect(tree.resource).toMatchObject({ 'service.name': 'shop', 'service.instance.id': 'web-1:4242', 'host.name': 'web-1', 'process.pid': 4242, 'webengine.name': 'gunicorn' });
     expect(tree.scope.name).toBe('wsgiscope');
     expect(unixNano(1767225601000500)).toBe('1767225601000500000');
   });

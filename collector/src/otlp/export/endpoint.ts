@@ -24,6 +24,8 @@ export interface OtlpExportConfig {
   otlpCompression: OtlpCompression;
   otlpTimeoutMs: number;
   otlpExportIntervalMs: number;
+  /** Longest wait of a slow-request trace before its batch is exported (OTEL_BSP_SCHEDULE_DELAY). */
+  otlpTracesDelayMs: number;
   otlpMaxQueuedRequests: number;
   /** OTEL_RESOURCE_ATTRIBUTES: added to every exported resource (key=value,…). */
   otlpResourceAttributes: string | undefined;

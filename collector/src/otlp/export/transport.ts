@@ -18,6 +18,7 @@ import { decodeOtlp } from '../decode';
 import { TO_OBJECT, otlpTypes } from '../proto';
 import type { ExportTarget } from './endpoint';
 import type { ExportMetricsServiceRequest } from './model';
+import type { ExportTraceServiceRequest } from './traces';
 import type { SendOutcome, Transport } from './sender';
 
 /** How one signal's requests and answers are encoded. */
@@ -50,7 +51,7 @@ export function metricsCodec(): SignalCodec<ExportMetricsServiceRequest> {
  * form (hex trace and span ids), sent as it is for http/json; for protobuf the ids become bytes
  * the way OTLP ingest reads OTLP/JSON (../decode.ts), then the official definitions encode it.
  */
-export function tracesCodec(): SignalCodec<object> {
+export function tracesCodec(): SignalCodec<ExportTraceServiceRequest> {
   const types = otlpTypes();
   return {
     protobuf: (payload) => {

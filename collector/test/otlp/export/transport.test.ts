@@ -289,8 +289,11 @@ describe('tracesCodec', () => {
       resourceSpans: [{
         resource: { attributes: [{ key: 'service.name', value: { stringValue: 'shop' } }] },
         scopeSpans: [{
-          scope: { name: 'wsgiscope-collector' },
-          spans: [{ traceId, spanId, parentSpanId: '00f067aa0ba902b7', name: 'GET /', kind: 2, startTimeUnixNano: '1767225600000000000', endTimeUnixNano: '1767225601500000000' }],
+          scope: { name: 'wsgiscope', version: '0.1.0' },
+          spans: [{
+            traceId, spanId, parentSpanId: '00f067aa0ba902b7', flags: 0x301, name: 'GET /', kind: 2,
+            startTimeUnixNano: '1767225600000000000', endTimeUnixNano: '1767225601500000000', attributes: [], status: { code: 0 },
+          }],
         }],
       }],
     };
