@@ -248,6 +248,16 @@ const cpuSaturated: Rule = (view, t, l) => {
   return out;
 };
 
+/**
+ * Erlang B: the share of arrivals that find all `lanes` held when `offered` lanes' worth of work
+ * (mean threads held) arrives at random. B(0) = 1, B(k) = A·B(k−1) / (k + A·B(k−1)).
+ */
+export function erlangB(offered: number, lanes: number): number {
+  let b = 1;
+  for (let k = 1; k <= lanes; k++) b = (offered * b) / (k + offered * b);
+  return b;
+}
+
 const longBlockShort: Rule = (view, t, l) => {
   const c = t.long_requests_block_short;
   const out: Finding[] = [];
@@ -256,7 +266,15 @@ const longBlockShort: Rule = (view, t, l) => {
     const u = serviceUtilization(s);
     if (u === null || !l.atMost(u.capacity, c.max_lanes)) continue;
     if (!l.atLeast(s.long_share, c.long_share_ratio) || !l.atLeast(s.short_share, c.short_share_ratio)) continue;
-    const pressed = l.atLeast(u.utilization, c.utilization_ratio) || l.atLeast(s.queue_mean_seconds, t.capacity_exhausted.queue_mean_seconds);
+    // Without a queue stamp, the lanes the long requests hold tell how often a short request
+    // finds none free: Erlang B of their mean threads over the lanes. Lanes held by slow clients'
+    // reads and writes are slow_clients', not this finding's.
+    const longThreads = s.long_threads === null ? null : Math.max(0, s.long_threads - (s.slow_io_threads ?? 0));
+    const blocked = longThreads === null ? null : erlangB(longThreads, Math.round(u.capacity));
+    const pressed =
+      l.atLeast(u.utilization, c.utilization_ratio) ||
+      l.atLeast(s.queue_mean_seconds, t.capacity_exhausted.queue_mean_seconds) ||
+      l.atLeast(blocked, c.blocked_share_ratio);
     if (!pressed) continue;
     const evidence = [
       ev('long_share', s.long_share, 'ratio'),
@@ -266,12 +284,16 @@ const longBlockShort: Rule = (view, t, l) => {
       ev('lanes', u.capacity, 'threads'),
       ev('utilization', u.utilization, 'ratio'),
     ];
+    if (longThreads !== null) evidence.push(ev('long_threads', longThreads, 'threads'));
+    if (blocked !== null) evidence.push(ev('all_lanes_long_share', blocked, 'ratio'));
     if (s.queue_mean_seconds !== null) evidence.push(ev('queue_mean', s.queue_mean_seconds, 'seconds'));
     out.push({
       id: 'long_requests_block_short',
       severity: 'warning',
       ...base(s),
-      summary: `${pct(s.long_share)} of requests take over ${ms(c.long_seconds)} on only ${String(u.capacity)} lanes (${pct(u.utilization)} busy): the ${pct(s.short_share)} short requests wait behind them`,
+      summary:
+        `${pct(s.long_share)} of requests take over ${ms(c.long_seconds)} on only ${String(u.capacity)} lanes (${pct(u.utilization)} busy): the ${pct(s.short_share)} short requests wait behind them` +
+        (blocked !== null && longThreads !== null ? ` (long requests hold ${longThreads.toFixed(1)} lanes: about ${pct(blocked)} of arrivals find none free)` : ''),
       evidence,
       advice:
         'Give short requests lanes of their own: more threads or workers, a separate pool (or service) for the long endpoints, ' +
@@ -320,18 +342,28 @@ const eventLoopBlocked: Rule = (view, t, l) => {
   const c = t.event_loop_blocked;
   const out: Finding[] = [];
   for (const s of view.services) {
+    // The loop's own CPU per request (process CPU over requests served): the time one request
+    // holds the loop at the least, whatever the host does.
+    const cpus = s.workers.map((w) => w.cpu_cores).filter((v): v is number => v !== null);
+    const cpuPerRequest = cpus.length > 0 && s.requests_per_second > 0 ? cpus.reduce((a, b) => a + b, 0) / s.requests_per_second : null;
     for (const w of s.workers) {
       if (w.model !== 'async' || w.sampler_lag_count < 5) continue;
       if (!l.atLeast(w.sampler_lag_p99_seconds, c.sampler_lag_p99_seconds)) continue;
-      // A late wake-up while the worker's threads wait for a core is the host's (cpu_saturated).
-      if (w.sched_wait_share !== null && w.sched_wait_share >= t.cpu_saturated.sched_wait_share_ratio) continue;
+      // A late wake-up while the worker's threads wait for a core is the host's (cpu_saturated),
+      // unless the requests' own CPU holds the loop (then both are true).
+      const waiting = w.sched_wait_share !== null && w.sched_wait_share >= t.cpu_saturated.sched_wait_share_ratio;
+      if (waiting && !l.atLeast(cpuPerRequest, c.cpu_per_request_seconds)) continue;
       const evidence = [ev('sampler_lag_p99', w.sampler_lag_p99_seconds, 'seconds'), ev('sampler_lag_samples', w.sampler_lag_count, 'samples')];
       if (w.cpu_cores !== null) evidence.push(ev('process_cpu', w.cpu_cores, 'cores'));
+      if (cpuPerRequest !== null) evidence.push(ev('cpu_per_request', cpuPerRequest, 'seconds'));
+      if (w.sched_wait_share !== null) evidence.push(ev('sched_wait_share', w.sched_wait_share, 'ratio'));
       out.push({
         id: 'event_loop_blocked',
         severity: 'warning',
         ...base(s, w),
-        summary: `the ${w.worker_class || w.server} loop wakes up ${ms(w.sampler_lag_p99_seconds)} late (p99): code runs without yielding and every other request on this worker waits`,
+        summary:
+          `the ${w.worker_class || w.server} loop wakes up ${ms(w.sampler_lag_p99_seconds)} late (p99): code runs without yielding and every other request on this worker waits` +
+          (waiting && cpuPerRequest !== null ? ` (each request holds it for ${ms(cpuPerRequest)} of CPU)` : ''),
         evidence,
         advice:
           'Move CPU-bound work off the loop (a process pool or a sync/threaded worker pool for those endpoints), ' +

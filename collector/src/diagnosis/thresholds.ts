@@ -32,9 +32,11 @@ export interface Thresholds {
     short_share_ratio: number;
     max_lanes: number;
     utilization_ratio: number;
+    /** Share of arrivals expected to find every lane held by a long request (Erlang B). */
+    blocked_share_ratio: number;
   };
   blocking_io: { utilization_ratio: number; cpu_share_ratio_max: number; process_cpu_cores_max: number; io_share_ratio_max: number };
-  event_loop_blocked: { sampler_lag_p99_seconds: number };
+  event_loop_blocked: { sampler_lag_p99_seconds: number; cpu_per_request_seconds: number };
   stuck_requests: { oldest_request_age_seconds: number; critical_oldest_request_age_seconds: number };
   memory_growth: { bytes_per_second: number; growth_bytes: number };
   shim_drops: { dropped_records: number };

@@ -75,6 +75,8 @@ interface ServiceSums {
   upToLongCount: number;
   /** Estimated seconds of read_body and write phases longer than `slowIoSeconds` each. */
   slowIoSum: number;
+  /** Seconds of requests longer than `long_seconds`, each counted at its bucket's lower bound. */
+  longSum: number;
 }
 
 interface Snapshot {
@@ -83,7 +85,7 @@ interface Snapshot {
 }
 
 function zeroSums(): ServiceSums {
-  return { count: 0, durationSum: 0, readSum: 0, writeSum: 0, queueCount: 0, queueSum: 0, cpuCount: 0, cpuSum: 0, shortCount: 0, upToLongCount: 0, slowIoSum: 0 };
+  return { count: 0, durationSum: 0, readSum: 0, writeSum: 0, queueCount: 0, queueSum: 0, cpuCount: 0, cpuSum: 0, shortCount: 0, upToLongCount: 0, slowIoSum: 0, longSum: 0 };
 }
 
 export interface TrackerOptions {
@@ -194,6 +196,7 @@ export class Tracker {
       sums.durationSum += duration.sum;
       sums.shortCount += duration.cumulative[this.shortIndex]!;
       sums.upToLongCount += duration.cumulative[this.longIndex]!;
+      sums.longSum += atLeastSeconds(duration.cumulative, this.longIndex);
       const readBody = read('phase_read_body');
       const write = read('phase_write');
       sums.readSum += readBody.sum;
@@ -293,6 +296,7 @@ export class Tracker {
       cpu_share: count > 0 && cpuCount >= 0.9 * count && handler > 0 ? d('cpuSum') / handler : null,
       short_share: count > 0 ? d('shortCount') / count : null,
       long_share: count > 0 ? (count - d('upToLongCount')) / count : null,
+      long_threads: seconds > 0 ? d('longSum') / seconds : null,
       workers,
     };
   }
@@ -369,6 +373,20 @@ function slowSeconds(cumulative: readonly number[], from: number): number {
     if (n <= 0) continue;
     const upper = b < bounds.length ? bounds[b]! : bounds[bounds.length - 1]!;
     total += n * ((bounds[b - 1]! + upper) / 2);
+  }
+  return total;
+}
+
+/**
+ * Seconds spent in observations above bucket bound `from` (index), each counted at its bucket's
+ * lower bound (the least it can have taken): an estimate that never overstates.
+ */
+function atLeastSeconds(cumulative: readonly number[], from: number): number {
+  const bounds = DURATION_BOUNDS_SECONDS;
+  let total = 0;
+  for (let b = from + 1; b < cumulative.length; b++) {
+    const n = cumulative[b]! - cumulative[b - 1]!;
+    if (n > 0) total += n * bounds[b - 1]!;
   }
   return total;
 }

@@ -81,6 +81,11 @@ export interface ServiceView {
   /** Share of requests at most `short_seconds`, and above `long_seconds`. */
   short_share: number | null;
   long_share: number | null;
+  /**
+   * Mean threads held by requests longer than `long_seconds` (each counted at its duration
+   * bucket's lower bound, so never overstated); null without a window.
+   */
+  long_threads: number | null;
   workers: WorkerView[];
 }
 

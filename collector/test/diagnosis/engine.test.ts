@@ -6,6 +6,7 @@
 import type { RequestRow } from '../helpers/batches';
 import type { Second, SimWorker } from './simulate';
 import { Simulation, episode, rows } from './simulate';
+import { erlangB } from '../../src/diagnosis/rules';
 
 const GTHREAD4 = { worker_class: 'gthread', capacity_threads: 4 };
 const SYNC = { worker_class: 'sync', capacity_threads: 1 };
@@ -207,6 +208,24 @@ describe('waiting for a core is not mistaken for I/O or a blocked loop', () => {
     expect(sim.ids()).toContain('cpu_saturated');
     expect(sim.ids()).not.toContain('event_loop_blocked');
   });
+  it('a gevent worker busy with 20 ms of CPU per request on a starved host: event_loop_blocked and cpu_saturated', () => {
+    // The lab's gevent cpu cell: the loop's late wake-ups are its own requests' CPU (30 per
+    // second at 0.6 cores: 20 ms each), though its threads wait for a core too.
+    const sim = new Simulation([{ resource: GEVENT }]);
+    for (let t = 0; t < 30; t++) {
+      sim.step(() => ({ busy: 8, cpu: 0.6, lagUs: 400_000, schedRunUs: 600_000, schedWaitUs: 1_100_000, rows: rows(30, { duration_us: 250_000, app_us: 249_900, write_us: 100, cpu_us: null }) }));
+    }
+    expect(sim.ids()).toContain('cpu_saturated');
+    expect(sim.ids()).toContain('event_loop_blocked');
+  });
+  it('a gevent worker serving 2000 tiny requests per second on a starved host: cpu_saturated only', () => {
+    const sim = new Simulation([{ resource: GEVENT }]);
+    for (let t = 0; t < 30; t++) {
+      sim.step(() => ({ busy: 8, cpu: 0.6, lagUs: 150_000, schedRunUs: 600_000, schedWaitUs: 1_100_000, rows: rows(2000, { ...QUICK, cpu_us: null }) }));
+    }
+    expect(sim.ids()).toContain('cpu_saturated');
+    expect(sim.ids()).not.toContain('event_loop_blocked');
+  });
 });
 
 describe('slow_clients needs slow clients', () => {
@@ -216,6 +235,45 @@ describe('slow_clients needs slow clients', () => {
       sim.step(() => ({ busy: 0.9, cpu: 0.3, rows: rows(50, { duration_us: 18_000, read_us: 9_000, app_us: 8_900, write_us: 100, cpu_us: 6_000 }) }));
     }
     expect(sim.ids()).not.toContain('slow_clients');
+  });
+});
+
+describe('long_requests_block_short without a queue stamp: the lanes long requests hold', () => {
+  // The lab's mixed scenario: 20 requests/s, one of them 1 s long, the others 10 ms. Each
+  // worker gets the long request every other second, so the service sees one per second.
+  const LONG: RequestRow = { duration_us: 1_005_000, app_us: 1_004_900, write_us: 100, cpu_us: 200 };
+  const SHORT: RequestRow = { duration_us: 10_200, app_us: 10_100, write_us: 100, cpu_us: 150 };
+  const mixed = (t: number, w: number, busyLong: number): Second => ({
+    busy: busyLong + 0.1,
+    cpu: 0.01,
+    rows: [...((t + w) % 2 === 0 ? [LONG] : []), ...rows(10, SHORT)],
+  });
+  it('two sync workers, one of them held by a 1 s request at a time (60 % busy, no queue time): raised', () => {
+    const sim = new Simulation([{ resource: SYNC }, { resource: SYNC }]);
+    for (let t = 0; t < 20; t++) sim.step((w) => mixed(t, w, 0.5));
+    expect(sim.ids()).toContain('long_requests_block_short');
+    const f = sim.engine.report().findings.find((x) => x.id === 'long_requests_block_short')!;
+    const blocked = f.evidence.find((e) => e.name === 'all_lanes_long_share')!;
+    expect(blocked.value).toBeGreaterThan(0.1);
+    expect(sim.ids()).not.toContain('capacity_exhausted');
+  });
+  it('the same load on 2 x 4 threads: the short requests find a free lane, nothing raised', () => {
+    const sim = new Simulation([{ resource: GTHREAD4 }, { resource: GTHREAD4 }]);
+    for (let t = 0; t < 30; t++) sim.step((w) => mixed(t, w, 0.5));
+    expect(sim.ids()).toEqual([]);
+  });
+  it('slow clients whose 1 s uploads hold sync workers are slow_clients, not long requests', () => {
+    const sim = new Simulation([{ resource: SYNC }, { resource: SYNC }]);
+    const upload: RequestRow = { duration_us: 1_010_000, read_us: 1_000_000, app_us: 1_009_000, write_us: 100, cpu_us: 2_000 };
+    for (let t = 0; t < 30; t++) sim.step((w) => ({ busy: 0.6, cpu: 0.05, rows: [...((t + w) % 2 === 0 ? [upload] : []), ...rows(10, SHORT)] }));
+    expect(sim.ids()).toContain('slow_clients');
+    expect(sim.ids()).not.toContain('long_requests_block_short');
+  });
+  it('erlangB: the share of arrivals that find every lane held', () => {
+    expect(erlangB(1, 1)).toBeCloseTo(0.5, 6);
+    expect(erlangB(1, 2)).toBeCloseTo(0.2, 6);
+    expect(erlangB(1, 8)).toBeLessThan(1e-4);
+    expect(erlangB(0, 2)).toBe(0);
   });
 });
 
