@@ -61,19 +61,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from tests.e2e.support.processes import (  # noqa: E402
+from wsgiscope_harness.processes import (
+    LAUNCH_MODULE,
     Collector,
     free_port,
     port_accepts,
     stop_process_group,
 )
-from tests.e2e.support.waiting import wait_for  # noqa: E402
+from wsgiscope_harness.waiting import wait_for
 
-LAUNCHER = ROOT / "examples" / "servers" / "launch.py"
+ROOT = Path(__file__).resolve().parent.parent
+
 APP = "bench.apps.hello:application"
 ABLATION_APP = "bench.apps.ablation:application"
 SERVERS = ("gunicorn_gthread", "uwsgi_threads", "waitress")
@@ -167,7 +165,7 @@ class Server:
         self.variant = variant
         self.port = free_port()
         env = {**setup.env, **variant.env}
-        argv = [sys.executable, str(LAUNCHER), setup.mode, "--port", str(self.port), "--workers", "1",
+        argv = [sys.executable, "-m", LAUNCH_MODULE, setup.mode, "--port", str(self.port), "--workers", "1",
                 "--threads", str(setup.threads), "--app", variant.app, "--dry-run"]
         if not variant.shim:
             argv.append("--no-shim")

@@ -1,6 +1,6 @@
 """Where a loaded worker's CPU goes, with the shim and without: threads, switches, GC, py-spy.
 
-    .venv/bin/python bench/shim_profile.py [--server gunicorn_gthread] [--seconds 15]
+    .venv/bin/python -m bench.shim_profile [--server gunicorn_gthread] [--seconds 15]
         [--shim-ref REF] [--py-spy]
 
 Serves bench/apps/ablation.py (the hello-world app; ``BENCH_ABLATE=shim`` without the shim,
@@ -39,11 +39,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from wsgiscope_harness.processes import Collector
+from wsgiscope_harness.waiting import wait_for
 
-from bench.server_throughput import (  # noqa: E402
+from bench.server_throughput import (
     Server,
     Setup,
     Variant,
@@ -52,8 +51,8 @@ from bench.server_throughput import (  # noqa: E402
     start_wrk,
     wrk_result,
 )
-from tests.e2e.support.processes import Collector  # noqa: E402
-from tests.e2e.support.waiting import wait_for  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
 
 APP = "bench.apps.ablation:application"
 

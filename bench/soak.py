@@ -22,14 +22,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import List, Optional
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from examples.load import Request, send_one  # noqa: E402
-from tests.e2e.support.metrics import scrape  # noqa: E402
-from tests.e2e.support.processes import Collector, Server  # noqa: E402
-from tests.e2e.support.waiting import poll_until  # noqa: E402
+from wsgiscope_harness.load import Request, send_one
+from wsgiscope_harness.metrics import scrape
+from wsgiscope_harness.processes import Collector, Server
+from wsgiscope_harness.waiting import poll_until
 
 HELLO = Request("GET", "/hello")
 

@@ -69,7 +69,7 @@ COLLECTOR_URL="$(grep -o 'http://[^ ]*' "$LOGS/collector.log" | head -n 1)"
 
 APP_PORT="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 WSGISCOPE_COLLECTOR_URL="$COLLECTOR_URL" WSGISCOPE_SERVICE_NAME=demo WSGISCOPE_FLUSH_INTERVAL=0.5 \
-  "$PY" examples/servers/launch.py gunicorn_gthread --port "$APP_PORT" --workers 2 --threads 4 \
+  "$PY" -m examples.servers.launch gunicorn_gthread --port "$APP_PORT" --workers 2 --threads 4 \
   >"$LOGS/server.log" 2>&1 &
 PIDS+=($!)
 app_up() { ! port_is_free "$APP_PORT"; }
@@ -86,7 +86,7 @@ wsgiscope demo
 
 demo: ${DURATION} s of mixed load (hello, cpu, sleep, mixed, upload, download, backend, error)...
 EOT
-"$PY" examples/load.py --url "$APP_URL" --concurrency 8 --duration "$DURATION" --requests 20000 \
+"$PY" -m wsgiscope_harness.load --url "$APP_URL" --concurrency 8 --duration "$DURATION" --requests 20000 \
   || die "the load driver failed"
 
 # Requests reach the collector on the shim's next flush: wait for them rather than guess.

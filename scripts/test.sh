@@ -158,7 +158,7 @@ run_suite() {
         echo "test.sh: no TypeScript project found; counting typecheck as failed" >&2
         record typecheck 0 1 0 0
       fi ;;
-    ruff) check ruff "$VENV/bin/ruff" check python-hooks examples tests scripts bench ;;
+    ruff) check ruff "$VENV/bin/ruff" check python-hooks examples tests scripts bench harness ;;
     mypy:shim)
       if [ -d python-hooks/src ]; then
         check mypy:shim bash -c "cd python-hooks && '$VENV/bin/mypy'"   # its pyproject.toml: src and tests, strict

@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from wsgiscope_harness.load import Request, send_one
+from wsgiscope_harness.metrics import Scrape, scrape
+
 from examples.lab import paced, slowclient, wrk
 from examples.lab.client import ClientView, combine
 from examples.lab.scenarios import (
@@ -27,8 +30,6 @@ from examples.lab.scenarios import (
     Scenario,
 )
 from examples.lab.shimview import ShimView, shim_view
-from examples.load import Request, send_one
-from tests.e2e.support.metrics import Scrape, scrape
 
 SETTLE_GAP_S = 0.35  # > the lab's flush interval (0.2 s): two scrapes straddle a flush
 SETTLE_TIMEOUT_S = 20.0

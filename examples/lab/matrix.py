@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, List, Optional, Sequence
 
+from wsgiscope_harness.processes import REPO_ROOT, Collector, Server, stop_process_group
+
 from examples.lab import nginx
 from examples.lab.cell import CellResult, run_cell
 from examples.lab.scenarios import Scenario
-from tests.e2e.support.processes import REPO_ROOT, Collector, Server, stop_process_group
 
 CELL_OVERHEAD_S = 2.5  # warm-up and settling, for the first ETA only
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from string import Template
 from typing import Optional
 
-from tests.e2e.support.processes import free_port, log_tail, port_accepts, stop_process_group
-from tests.e2e.support.waiting import wait_for
+from wsgiscope_harness.processes import free_port, log_tail, port_accepts, stop_process_group
+from wsgiscope_harness.waiting import wait_for
 
 TEMPLATE = Template("""\
 worker_processes 1;

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
-from tests.e2e.support.metrics import Scrape
+from wsgiscope_harness.metrics import Scrape
 
 #: read_body, app, generate and write partition a request (protocol v2; a v1 shim sends no generate);
 #: first_byte is a point in time.

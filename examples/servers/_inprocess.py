@@ -16,7 +16,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def server_installed(module: str) -> bool:
     """True when the real ``module`` package can be imported, ignoring this folder.
 
-    ``python examples/servers/launch.py`` puts this folder first on sys.path, where
+    ``python -m examples.servers.launch`` puts this folder first on sys.path, where
     ``waitress.py``, ``bjoern.py``, ... are the launcher modes and would hide the servers.
     """
     search_path = [p for p in sys.path if os.path.abspath(p or os.curdir) != HERE]

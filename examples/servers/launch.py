@@ -1,7 +1,10 @@
 """Start any WSGI server mode with the example app (and the wsgiscope shim) in the foreground.
 
-    python examples/servers/launch.py gunicorn_gthread --port 8000 --workers 2 --threads 4
-    python examples/servers/launch.py --list
+    python -m examples.servers.launch gunicorn_gthread --port 8000 --workers 2 --threads 4
+    python -m examples.servers.launch --list
+
+Run it as a module from the repository root (``-m``): the root is then on the import path and
+this folder, whose mode modules are named like the servers (``waitress``, ``bjoern``...), is not.
 
 Each mode is a module next to this file (see README.md for the contract). The server is
 exec'd, so the pid you started is the server's: SIGTERM it to stop it.
@@ -20,13 +23,11 @@ from typing import Dict, List, Optional
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent.parent
-# Run as a script, this folder would be sys.path[0] and its mode modules (wsgiref.py,
-# waitress.py, ...) would shadow the real servers' packages: import from the repo root instead.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+if __name__ == "__main__" and not __package__:
+    sys.exit("launch.py: run it as a module from the repository root: "
+             "python -m examples.servers.launch MODE --port N (see --help)")
 
-from examples.servers._api import DEFAULT_APP, Launch, LaunchOptions  # noqa: E402
+from examples.servers._api import DEFAULT_APP, Launch, LaunchOptions
 
 
 def mode_names() -> List[str]:

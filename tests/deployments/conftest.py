@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any, Iterator, List
 
 import pytest
+from wsgiscope_harness.processes import Command
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))  # tests.e2e, examples.servers
-
-from tests.deployments.deploy import Deployment  # noqa: E402
-from tests.e2e.conftest import collector, start_collector  # noqa: E402,F401
-from tests.e2e.support.processes import Command  # noqa: E402
+from tests.deployments.deploy import Deployment
+from tests.e2e.conftest import collector, start_collector  # noqa: F401
 
 
 @pytest.fixture

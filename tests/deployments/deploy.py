@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from tests.e2e.support.processes import REPO_ROOT, Command, free_port
+from wsgiscope_harness.processes import REPO_ROOT, Command, free_port
 
 VENV_BIN = Path(sys.executable).parent
 FRAMEWORKS = REPO_ROOT / "examples" / "frameworks"

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from tests.e2e.support.metrics import Scrape, scrape
-from tests.e2e.support.processes import Command
-from tests.e2e.support.waiting import poll_until
+from wsgiscope_harness.metrics import Scrape, scrape
+from wsgiscope_harness.processes import Command
+from wsgiscope_harness.waiting import poll_until
 
 STRACE = shutil.which("strace")
 DOWNLOADS = 9

@@ -8,11 +8,11 @@ import urllib.request
 from typing import Any, Callable
 
 import pytest
+from wsgiscope_harness.metrics import Scrape, scrape
+from wsgiscope_harness.processes import Collector
+from wsgiscope_harness.waiting import poll_until
 
 from tests.deployments.deploy import ALL, SERVICES, Deployment
-from tests.e2e.support.metrics import Scrape, scrape
-from tests.e2e.support.processes import Collector
-from tests.e2e.support.waiting import poll_until
 
 REQUESTS = 24
 

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from wsgiscope_harness.processes import Collector, Command
 
 from tests.deployments.deploy import ALL, DOWNLOAD_BYTES, SERVICES, Deployment, download_file
 from tests.deployments.downloads import STRACE, check, compare, counted_bytes, strace_prefix
-from tests.e2e.support.processes import Collector, Command
 
 SENDFILE_SERVERS = {"gunicorn-gthread", "gunicorn-sync", "uwsgi-threads", "mod_wsgi-express"}
 CASES = [d for d in ALL if d.name in SENDFILE_SERVERS | {"waitress", "cheroot", "granian"}]

@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Dict
 
 import pytest
-
-from tests.e2e.support.metrics import scrape
-from tests.e2e.support.processes import COLLECTOR_CLI, Collector
+from wsgiscope_harness.metrics import scrape
+from wsgiscope_harness.processes import COLLECTOR_CLI, Collector
 
 from .tools import (
     REPO_ROOT,

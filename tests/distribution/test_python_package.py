@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Union
 
 import pytest
-
-from tests.e2e.support.metrics import scrape
-from tests.e2e.support.processes import Collector, free_port
-from tests.e2e.support.waiting import wait_for
+from wsgiscope_harness.metrics import scrape
+from wsgiscope_harness.processes import Collector, free_port
+from wsgiscope_harness.waiting import wait_for
 
 from .tools import REPO_ROOT, collector_version, run
 

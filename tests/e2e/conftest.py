@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any, Iterator, List
 
 import pytest
-
-from .support.processes import REPO_ROOT, Collector, CollectorFactory, Server, ServerFactory
-
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))  # examples.load, examples.app
+from wsgiscope_harness.processes import Collector, CollectorFactory, Server, ServerFactory
 
 
 @pytest.fixture

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import statistics
 
-from examples.load import Request, run_load
-
-from .support.metrics import scrape
-from .support.processes import CollectorFactory, ServerFactory
-from .support.waiting import poll_until
+from wsgiscope_harness.load import Request, run_load
+from wsgiscope_harness.metrics import scrape
+from wsgiscope_harness.processes import CollectorFactory, ServerFactory
+from wsgiscope_harness.waiting import poll_until
 
 BASELINE, OUTAGE, AFTER = 300, 1000, 50
 # Small, so the outage overflows what a worker keeps (its buffer + one pending batch) and drops.

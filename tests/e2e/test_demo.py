@@ -7,8 +7,8 @@ import re
 import subprocess
 from pathlib import Path
 
-from .support.metrics import Scrape
-from .support.processes import REPO_ROOT, port_accepts
+from wsgiscope_harness.metrics import Scrape
+from wsgiscope_harness.processes import REPO_ROOT, port_accepts
 
 
 def test_demo_once_populates_the_metrics_and_cleans_up(tmp_path: Path) -> None:

@@ -21,11 +21,11 @@ import time
 import urllib.request
 from typing import Any, Callable, Dict, List, Optional, Set
 
-from examples.lab import slowclient
-from examples.load import Request, run_load
+from wsgiscope_harness.load import Request, run_load
+from wsgiscope_harness.processes import Collector, Server, ServerFactory
+from wsgiscope_harness.waiting import DeadlineExceeded, wait_for
 
-from .support.processes import Collector, Server, ServerFactory
-from .support.waiting import DeadlineExceeded, wait_for
+from examples.lab import slowclient
 
 Finding = Dict[str, Any]
 LOAD_S = 40.0

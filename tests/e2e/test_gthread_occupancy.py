@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from examples.load import Request, run_load
-
-from .support.metrics import Scrape, scrape
-from .support.processes import Collector, ServerFactory
-from .support.waiting import poll_until, wait_for
+from wsgiscope_harness.load import Request, run_load
+from wsgiscope_harness.metrics import Scrape, scrape
+from wsgiscope_harness.processes import Collector, ServerFactory
+from wsgiscope_harness.waiting import poll_until, wait_for
 
 WORKERS, THREADS, REQUESTS, SLEEP_MS = 2, 4, 8, 200
 

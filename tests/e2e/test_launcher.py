@@ -8,19 +8,17 @@ import sys
 import time
 
 import pytest
-
-from examples.load import MIXES, run_load
-
-from .support.metrics import Scrape, scrape
-from .support.processes import LAUNCHER, REPO_ROOT, Collector, ServerFactory
-from .support.waiting import poll_until
+from wsgiscope_harness.load import MIXES, run_load
+from wsgiscope_harness.metrics import Scrape, scrape
+from wsgiscope_harness.processes import LAUNCH_MODULE, REPO_ROOT, Collector, ServerFactory
+from wsgiscope_harness.waiting import poll_until
 
 MY_MODES = ("gunicorn_gevent", "gunicorn_gthread", "gunicorn_sync", "wsgiref")
 
 
 def _launcher(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(LAUNCHER), *args], check=False, cwd=REPO_ROOT, capture_output=True, text=True, timeout=30,
+        [sys.executable, "-m", LAUNCH_MODULE, *args], check=False, cwd=REPO_ROOT, capture_output=True, text=True, timeout=30,
     )
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from examples.load import MIXES, run_load
-
-from .support.metrics import CATALOGUE, sample_name_for, scrape
-from .support.processes import Collector, ServerFactory
-from .support.waiting import poll_until
+from wsgiscope_harness.load import MIXES, run_load
+from wsgiscope_harness.metrics import CATALOGUE, sample_name_for, scrape
+from wsgiscope_harness.processes import Collector, ServerFactory
+from wsgiscope_harness.waiting import poll_until
 
 REQUESTS = 500
 

@@ -6,9 +6,9 @@ import os
 import signal
 import time
 
-from .support.metrics import Scrape, scrape
-from .support.processes import CollectorFactory, ServerFactory
-from .support.waiting import wait_for
+from wsgiscope_harness.metrics import Scrape, scrape
+from wsgiscope_harness.processes import CollectorFactory, ServerFactory
+from wsgiscope_harness.waiting import wait_for
 
 EXPIRY_S = 3.0
 

@@ -6,9 +6,8 @@ import urllib.request
 from typing import Any
 
 import pytest
-
-from tests.e2e.support.metrics import scrape
-from tests.e2e.support.waiting import poll_until
+from wsgiscope_harness.metrics import scrape
+from wsgiscope_harness.waiting import poll_until
 
 PATHS = ("/hello", "/cpu?ms=5", "/sleep?ms=20", "/mixed", "/download?bytes=100000", "/backend?ms=5")
 

@@ -14,12 +14,7 @@ from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional
 
 import pytest
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))  # tests.e2e
-
-from tests.e2e.support.processes import COLLECTOR_CLI, Collector, free_port, log_tail, stop_process_group  # noqa: E402
+from wsgiscope_harness.processes import COLLECTOR_CLI, Collector, free_port, log_tail, stop_process_group
 
 SDK_APP = Path(__file__).resolve().parent / "sdk_app.py"
 

@@ -25,9 +25,8 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality
-
-from tests.e2e.support.processes import REPO_ROOT, Collector, free_port, log_tail, port_accepts, stop_process_group
-from tests.e2e.support.waiting import wait_for
+from wsgiscope_harness.processes import REPO_ROOT, Collector, free_port, log_tail, port_accepts, stop_process_group
+from wsgiscope_harness.waiting import wait_for
 
 BUILD_SCRIPT = REPO_ROOT / "scripts" / "build-otelcol.sh"
 # A cold build takes 3-4 minutes on an idle machine (9 on a loaded one) and 2 GB of module cache.

@@ -21,10 +21,9 @@ from typing import Callable, Dict, Iterator, List, Mapping, Sequence, Set, Tuple
 
 import pytest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
-
-from tests.e2e.support.metrics import scrape
-from tests.e2e.support.processes import REPO_ROOT, Collector, Server
-from tests.e2e.support.waiting import wait_for
+from wsgiscope_harness.metrics import scrape
+from wsgiscope_harness.processes import REPO_ROOT, Collector, Server
+from wsgiscope_harness.waiting import wait_for
 
 from .export_peers import (
     CUMULATIVE,

@@ -32,8 +32,8 @@ from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 from opentelemetry.proto.resource.v1 import resource_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
+from wsgiscope_harness.metrics import scrape
 
-from tests.e2e.support.metrics import scrape
 from tests.reliability.ingest_client import Answer, post
 
 from .conftest import OtlpCollector

@@ -8,8 +8,7 @@ from __future__ import annotations
 from typing import Callable, Dict
 
 import pytest
-
-from tests.e2e.support.metrics import scrape
+from wsgiscope_harness.metrics import scrape
 
 from .conftest import OtlpCollector, SdkApp
 

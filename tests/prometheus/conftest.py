@@ -5,18 +5,13 @@ The collector and server processes come from tests/e2e/support (the end-to-end h
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))  # tests.e2e.support, examples.load
-
-from .dashboard_queries import load_dashboards  # noqa: E402
-from .prometheus_server import Prometheus  # noqa: E402
+from .dashboard_queries import load_dashboards
+from .prometheus_server import Prometheus
 
 PrometheusFactory = Callable[[str], Prometheus]
 

@@ -16,8 +16,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from tests.e2e.support.processes import REPO_ROOT, free_port, log_tail, stop_process_group
-from tests.e2e.support.waiting import wait_for
+from wsgiscope_harness.processes import REPO_ROOT, free_port, log_tail, stop_process_group
+from wsgiscope_harness.waiting import wait_for
 
 SHIPPED_CONFIG = REPO_ROOT / "prometheus" / "prometheus.yml"
 SHIPPED_RULES = REPO_ROOT / "prometheus" / "rules" / "wsgiscope.rules.yml"

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from typing import Dict, Iterator, List
 
 import pytest
-
-from examples.load import LoadResult, Request, run_load
-from tests.e2e.support.processes import Collector, Server
-from tests.e2e.support.waiting import poll_until
+from wsgiscope_harness.load import LoadResult, Request, run_load
+from wsgiscope_harness.processes import Collector, Server
+from wsgiscope_harness.waiting import poll_until
 
 from .dashboard_queries import (
     LabelValuesVariable,

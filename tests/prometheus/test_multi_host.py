@@ -39,10 +39,9 @@ from dataclasses import dataclass
 from typing import Callable, Dict, FrozenSet, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import pytest
-
-from examples.load import LoadResult, Request, run_load, send_one
-from tests.e2e.support.processes import Collector, Server
-from tests.e2e.support.waiting import poll_until, wait_for
+from wsgiscope_harness.load import LoadResult, Request, run_load, send_one
+from wsgiscope_harness.processes import Collector, Server
+from wsgiscope_harness.waiting import poll_until, wait_for
 
 from .dashboard_queries import PanelQuery, as_regex, load_dashboards, panel_queries, substitute
 from .prometheus_server import Prometheus, render_test_config

@@ -15,9 +15,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Dict, List
 
-from examples.load import Request, run_load
-from tests.e2e.support.processes import Collector, Server
-from tests.e2e.support.waiting import poll_until
+from wsgiscope_harness.load import Request, run_load
+from wsgiscope_harness.processes import Collector, Server
+from wsgiscope_harness.waiting import poll_until
 
 from .conftest import PrometheusFactory
 from .prometheus_server import SHIPPED_CONFIG, SHIPPED_RULES, prometheus_binary, render_test_config

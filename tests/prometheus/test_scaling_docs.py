@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import List
 
 import pytest
-
-from tests.e2e.support.processes import REPO_ROOT
+from wsgiscope_harness.processes import REPO_ROOT
 
 from .prometheus_server import prometheus_binary
 

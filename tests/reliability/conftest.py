@@ -4,20 +4,15 @@ collector started with extra options and a fault injector in front of it."""
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Any, Iterator, List
 
 import pytest
+from wsgiscope_harness.processes import Collector, CollectorFactory
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))  # tests.e2e, examples.load
+from tests.e2e.conftest import start_server  # noqa: F401
 
-from tests.e2e.conftest import start_server  # noqa: E402,F401
-from tests.e2e.support.processes import Collector, CollectorFactory  # noqa: E402
-
-from .faults import FaultFactory, FaultyCollector  # noqa: E402
+from .faults import FaultFactory, FaultyCollector
 
 ENV_PREFIX = "WSGISCOPE_COLLECTOR_"
 

@@ -16,11 +16,10 @@ import time
 from typing import Dict, List
 
 import pytest
-
-from examples.load import Request, run_load
-from tests.e2e.support.metrics import scrape
-from tests.e2e.support.processes import CollectorFactory, ServerFactory
-from tests.e2e.support.waiting import poll_until, wait_for
+from wsgiscope_harness.load import Request, run_load
+from wsgiscope_harness.metrics import scrape
+from wsgiscope_harness.processes import CollectorFactory, ServerFactory
+from wsgiscope_harness.waiting import poll_until, wait_for
 
 from .faults import FaultFactory
 from .procfs import children, rss_bytes, threads

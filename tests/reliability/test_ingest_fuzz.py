@@ -23,9 +23,8 @@ from typing import Any, Dict, List
 import jsonschema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from tests.e2e.support.metrics import scrape
-from tests.e2e.support.processes import CollectorFactory
+from wsgiscope_harness.metrics import scrape
+from wsgiscope_harness.processes import CollectorFactory
 
 from .ingest_client import Answer, batch_body, get, post
 from .vectors import SCHEMA, records, valid, valid_names

@@ -6,9 +6,9 @@ from __future__ import annotations
 import time
 from typing import Any, List
 
-from tests.e2e.support.metrics import scrape
-from tests.e2e.support.processes import CollectorFactory
-from tests.e2e.support.waiting import poll_until
+from wsgiscope_harness.metrics import scrape
+from wsgiscope_harness.processes import CollectorFactory
+from wsgiscope_harness.waiting import poll_until
 
 from .ingest_client import batch_body, post
 from .procfs import rss_bytes

@@ -11,8 +11,7 @@ from typing import Optional
 import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
 from prometheus_client.parser import text_string_to_metric_families
-
-from tests.e2e.support.processes import COLLECTOR_CLI, LISTENING, REPO_ROOT, CollectorFactory, stop_process_group
+from wsgiscope_harness.processes import COLLECTOR_CLI, LISTENING, REPO_ROOT, CollectorFactory, stop_process_group
 
 from .ingest_client import batch_body, get, post
 from .vectors import valid

@@ -12,8 +12,7 @@ from wsgiref.util import setup_testing_defaults
 import pytest
 from wsgiscope import wrap
 from wsgiscope.middleware import Middleware
-
-from tests.e2e.support.waiting import poll_until
+from wsgiscope_harness.waiting import poll_until
 
 from .faults import FaultFactory
 

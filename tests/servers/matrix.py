@@ -22,11 +22,10 @@ from importlib import metadata
 from typing import Dict, Optional
 
 import pytest
-
-from examples.load import Request, run_load
-from tests.e2e.support.metrics import Scrape, scrape
-from tests.e2e.support.processes import Collector, ServerFactory
-from tests.e2e.support.waiting import poll_until, wait_for
+from wsgiscope_harness.load import Request, run_load
+from wsgiscope_harness.metrics import Scrape, scrape
+from wsgiscope_harness.processes import Collector, ServerFactory
+from wsgiscope_harness.waiting import poll_until, wait_for
 
 SLEEP_MS = 200
 

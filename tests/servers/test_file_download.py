@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Dict
 
 import pytest
+from wsgiscope_harness.processes import Collector, Server
 
 from tests.deployments.deploy import DOWNLOAD_BYTES, download_file
 from tests.deployments.downloads import STRACE, check, compare, counted_bytes, strace_prefix
-from tests.e2e.support.processes import Collector, Server
 
 from .matrix import skip_unless_available
 

@@ -9,11 +9,10 @@ import urllib.request
 from typing import List, Optional, Tuple
 
 import pytest
-
-from examples.load import Request, run_load
-from tests.e2e.support.metrics import Scrape, scrape
-from tests.e2e.support.processes import Collector, ServerFactory, free_port
-from tests.e2e.support.waiting import poll_until, wait_for
+from wsgiscope_harness.load import Request, run_load
+from wsgiscope_harness.metrics import Scrape, scrape
+from wsgiscope_harness.processes import Collector, ServerFactory, free_port
+from wsgiscope_harness.waiting import poll_until, wait_for
 
 from .matrix import Case, check_case, count, distribution_version, skip_unless_available
 

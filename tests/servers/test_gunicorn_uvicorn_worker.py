@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import urllib.request
 
-from tests.e2e.support.metrics import scrape
-from tests.e2e.support.processes import Collector, ServerFactory
-from tests.e2e.support.waiting import poll_until
+from wsgiscope_harness.metrics import scrape
+from wsgiscope_harness.processes import Collector, ServerFactory
+from wsgiscope_harness.waiting import poll_until
 
 from .matrix import Case, check_case, distribution_version, skip_unless_available
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-
-from examples.load import Request, run_load
-from tests.e2e.support.metrics import scrape
-from tests.e2e.support.processes import Collector, ServerFactory
-from tests.e2e.support.waiting import wait_for
+from wsgiscope_harness.load import Request, run_load
+from wsgiscope_harness.metrics import scrape
+from wsgiscope_harness.processes import Collector, ServerFactory
+from wsgiscope_harness.waiting import wait_for
 
 from .matrix import Case, check_case, count, distribution_version, skip_unless_available
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.support.processes import Collector, ServerFactory
+from wsgiscope_harness.processes import Collector, ServerFactory
 
 from .matrix import Case, check_case, distribution_version
 

@@ -31,14 +31,14 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
+from wsgiscope_harness.load import Request, run_load
+from wsgiscope_harness.metrics import Scrape, scrape
+from wsgiscope_harness.processes import REPO_ROOT, Collector, Command, free_port
+from wsgiscope_harness.waiting import poll_until, wait_for
 
-from examples.load import Request, run_load
 from examples.servers import _uwsgi
 from examples.servers import mod_wsgi as mod_wsgi_mode
 from examples.servers._api import DEFAULT_APP, Launch, LaunchOptions
-from tests.e2e.support.metrics import Scrape, scrape
-from tests.e2e.support.processes import REPO_ROOT, Collector, Command, free_port
-from tests.e2e.support.waiting import poll_until, wait_for
 
 from .matrix import skip_unless_available
 

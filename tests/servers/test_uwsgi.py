@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from tests.e2e.support.processes import Collector, ServerFactory
+from wsgiscope_harness.processes import Collector, ServerFactory
 
 from .matrix import Case, check_case, distribution_version
 

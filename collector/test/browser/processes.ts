@@ -71,7 +71,7 @@ export async function startGunicorn(collectorUrl: string, service: string): Prom
   const port = await freePort();
   const child = spawn(
     PYTHON,
-    [join(REPO_ROOT, 'examples', 'servers', 'launch.py'), 'gunicorn_gthread', '--port', String(port), '--workers', '1', '--threads', '4'],
+    ['-m', 'examples.servers.launch', 'gunicorn_gthread', '--port', String(port), '--workers', '1', '--threads', '4'],
     {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'ignore', 'pipe'],

@@ -1,7 +1,7 @@
 """A small, bounded load driver for the example app (standard library only, loopback only).
 
-    python examples/load.py --url http://127.0.0.1:8000 --concurrency 8 --duration 20 --requests 5000
-    python examples/load.py --url http://127.0.0.1:8000 --mix hello --requests 500
+    python -m wsgiscope_harness.load --url http://127.0.0.1:8000 --concurrency 8 --duration 20 --requests 5000
+    python -m wsgiscope_harness.load --url http://127.0.0.1:8000 --mix hello --requests 500
 
 Every run stops at whichever bound comes first: --duration seconds or --requests requests.
 Each request uses a fresh connection, so a multi-process server spreads them over its workers.
