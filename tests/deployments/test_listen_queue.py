@@ -14,11 +14,11 @@ import urllib.request
 from typing import Any, Callable, List
 
 import pytest
-
-from tests.deployments.deploy import ALL, Deployment
 from wsgiscope_harness.metrics import Scrape, scrape
 from wsgiscope_harness.processes import Collector
 from wsgiscope_harness.waiting import poll_until
+
+from tests.deployments.deploy import ALL, Deployment
 
 WAITING = 5
 
