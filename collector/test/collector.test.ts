@@ -1,14 +1,7 @@
 import { defaults } from '../src/config';
 import { startCollector } from '../src/collector';
 import { batch } from './helpers/batches';
-
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${String(timeoutMs)} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+import { waitFor } from './helpers/waiting';
 
 describe('startCollector', () => {
   it('expires silent workers on its timer, without any scrape', async () => {
@@ -23,7 +16,7 @@ describe('startCollector', () => {
       expect(res.status).toBe(202);
       expect(running.registry.size).toBe(1);
       now += 401;
-      await waitFor(() => running.registry.size === 0, 5000);
+      await waitFor('the silent worker to expire', 5000, () => (running.registry.size === 0 ? true : undefined));
       expect(running.registry.stats.expiredWorkers).toBe(1);
     } finally {
       await running.close();

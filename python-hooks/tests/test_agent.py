@@ -13,7 +13,8 @@ from typing import Any, Optional
 
 import fixtureapps
 import pytest
-from support import Collector, FakeClock, FakeTransport, call, make_agent, wait_for
+from support import Collector, FakeClock, FakeTransport, call, make_agent
+from wsgiscope_harness.waiting import wait_for
 
 from wsgiscope.agent import Agent
 from wsgiscope.config import Config
@@ -97,10 +98,10 @@ def test_unreachable_collector_keeps_requests_fast_and_memory_bounded(
         slowest = max(slowest, time.perf_counter() - started)
         assert len(agent.buffer) <= 100
     assert slowest < 0.1  # no request waited on the dead collector
-    assert wait_for(lambda: agent.buffer.dropped >= 850)
+    wait_for(lambda: agent.buffer.dropped >= 850, 10, "850 records dropped")
     agent.transport = HttpTransport(collector.url + "/v1/batches")
     dropped = agent.buffer.dropped  # nothing is dropped any more: the buffer never fills
-    assert wait_for(lambda: collector.requests() == 1000 - dropped)
+    wait_for(lambda: collector.requests() == 1000 - dropped, 10, "the rest delivered")
     assert len(agent.buffer) == 0 and agent.buffer.dropped == dropped
     samples = [s for b in collector.batches for s in b["samples"]]
     assert samples[-1]["dropped_records"] == dropped
@@ -142,7 +143,7 @@ def test_forked_child_is_a_new_worker_instance(collector: Collector) -> None:
     agent = Agent(config)
     mw = Middleware(fixtureapps.hello, agent)
     call(mw)
-    assert wait_for(lambda: collector.requests() == 1)
+    wait_for(lambda: collector.requests() == 1, 10, "one request delivered")
     call(mw)
     parent_started = agent.anchor_unix_us
     pid = os.fork()
@@ -151,12 +152,16 @@ def test_forked_child_is_a_new_worker_instance(collector: Collector) -> None:
               and agent.identity.pid == os.getpid()
               and agent.anchor_unix_us >= parent_started)
         call(mw)
-        delivered = wait_for(lambda: agent.seq >= 1 and agent.flusher.pending is None
-                             and len(agent.buffer) == 0, 10)
+        try:
+            delivered = wait_for(lambda: agent.seq >= 1 and agent.flusher.pending is None
+                                 and len(agent.buffer) == 0, 10, "the child's batch delivered")
+        except AssertionError:
+            delivered = False
         os._exit(0 if ok and delivered else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
-    assert wait_for(lambda: any(b["resource"]["pid"] == pid for b in collector.batches))
+    wait_for(lambda: any(b["resource"]["pid"] == pid for b in collector.batches), 10,
+             "a batch from the child")
     child = [b for b in collector.batches if b["resource"]["pid"] == pid]
     assert child[0]["seq"] == 0
     assert child[0]["resource"]["worker"].endswith(f":{pid}")

@@ -22,7 +22,8 @@ from typing import Any, Iterable
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
-from support import Collector, wait_for
+from support import Collector
+from wsgiscope_harness.waiting import wait_for
 
 import wsgiscope
 
@@ -93,7 +94,7 @@ def record(collector: Collector, status: int) -> dict[str, Any]:
                 if seen == status:
                     return {name: column[i] for name, column in cols.items()}
         return None
-    assert wait_for(lambda: find() is not None)
+    wait_for(lambda: find() is not None, 10, "the record")
     found = find()
     assert found is not None
     return found
@@ -175,10 +176,11 @@ def test_gunicorn_gthread_hook_reports_worker_class_and_capacity(
         env=env, stderr=subprocess.PIPE, text=True)
     try:
         port = _gunicorn_port(proc)
-        assert wait_for(lambda: len({b["resource"]["pid"] for b in collector.batches}) == 2)
+        wait_for(lambda: len({b["resource"]["pid"] for b in collector.batches}) == 2, 10,
+                 "batches from both workers")
         for path in ("/", "/slow", "/"):
             assert get(port, path) == 200
-        assert wait_for(lambda: collector.requests() == 3)
+        wait_for(lambda: collector.requests() == 3, 10, "three requests")
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)

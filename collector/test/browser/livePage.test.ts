@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
-import { PYTHON, REPO_ROOT, startCollector, startGunicorn, stop, waitFor } from './processes';
+import { waitFor } from '../helpers/waiting';
+import { PYTHON, REPO_ROOT, startCollector, startGunicorn, stop } from './processes';
 
 const CHROMIUM = '/usr/bin/chromium';
 const RESULTS = join(REPO_ROOT, 'test-results');

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { waitFor } from '../helpers/waiting';
 
 export const REPO_ROOT = join(__dirname, '..', '..', '..');
 export const PYTHON = join(REPO_ROOT, '.venv', 'bin', 'python');
@@ -51,21 +52,6 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Poll `check` every 100 ms until it returns a value other than undefined, or fail after `timeoutMs`. */
-export async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: string | undefined;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err instanceof Error ? err.message : String(err);
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last === undefined ? '' : `: ${last}`}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 export async function startGunicorn(collectorUrl: string, service: string): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
