@@ -182,8 +182,9 @@ def call(app: App, environ: Optional[dict[str, Any]] = None, abort_after: Option
     return response
 
 
-class Collector:
-    """A real HTTP receiver on 127.0.0.1:0 standing in for the collector."""
+class BatchReceiver:
+    """A real HTTP receiver on 127.0.0.1:0 standing in for the collector (the real collector
+    process is wsgiscope_harness.processes.Collector)."""
 
     def __init__(self, status: int = 202) -> None:
         self.status = status

@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 import fixtureapps
 import pytest
-from support import Collector, FakeClock, FakeTransport, call, make_agent
+from support import BatchReceiver, FakeClock, FakeTransport, call, make_agent
 from wsgiscope_harness.waiting import wait_for
 
 from wsgiscope.agent import Agent
@@ -24,8 +24,8 @@ from wsgiscope.transport import HttpTransport, Outcome
 
 
 @pytest.fixture
-def collector() -> Iterator[Collector]:
-    receiver = Collector()
+def collector() -> Iterator[BatchReceiver]:
+    receiver = BatchReceiver()
     yield receiver
     receiver.close()
 
@@ -82,8 +82,8 @@ def test_large_backlog_goes_out_in_several_batches() -> None:
 
 
 def test_unreachable_collector_keeps_requests_fast_and_memory_bounded(
-        collector: Collector) -> None:
-    dead = Collector()
+        collector: BatchReceiver) -> None:
+    dead = BatchReceiver()
     dead_url = dead.url
     dead.close()
     config = Config.load({}, collector_url=dead_url, max_buffer_records=100,
@@ -137,7 +137,7 @@ def test_no_inline_flush_while_the_flusher_is_alive() -> None:
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
-def test_forked_child_is_a_new_worker_instance(collector: Collector) -> None:
+def test_forked_child_is_a_new_worker_instance(collector: BatchReceiver) -> None:
     config = Config.load({}, collector_url=collector.url, flush_interval_s=0.05,
                          sample_interval_s=0.05)
     agent = Agent(config)
@@ -169,7 +169,7 @@ def test_forked_child_is_a_new_worker_instance(collector: Collector) -> None:
     agent.shutdown()
 
 
-def test_buffered_requests_are_flushed_at_exit(collector: Collector) -> None:
+def test_buffered_requests_are_flushed_at_exit(collector: BatchReceiver) -> None:
     script = textwrap.dedent(f"""
         import wsgiscope
         from wsgiref.util import setup_testing_defaults

@@ -22,7 +22,7 @@ from typing import Any, Iterable
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
-from support import Collector
+from support import BatchReceiver
 from wsgiscope_harness.waiting import wait_for
 
 import wsgiscope
@@ -58,14 +58,14 @@ class QuietHandler(WSGIRequestHandler):
 
 
 @pytest.fixture
-def collector() -> Iterator[Collector]:
-    receiver = Collector()
+def collector() -> Iterator[BatchReceiver]:
+    receiver = BatchReceiver()
     yield receiver
     receiver.close()
 
 
 @pytest.fixture
-def wsgiref_server(collector: Collector) -> Iterator[int]:
+def wsgiref_server(collector: BatchReceiver) -> Iterator[int]:
     app = wsgiscope.wrap(lab, collector_url=collector.url, flush_interval_s=0.1,
                          sample_interval_s=0.05)
     server = make_server("127.0.0.1", 0, app, handler_class=QuietHandler)
@@ -85,7 +85,7 @@ def get(port: int, path: str) -> int:
     return response.status
 
 
-def record(collector: Collector, status: int) -> dict[str, Any]:
+def record(collector: BatchReceiver, status: int) -> dict[str, Any]:
     """The first request with ``status`` the collector received, as a dict of columns."""
     def find() -> dict[str, Any] | None:
         for batch in list(collector.batches):
@@ -101,7 +101,7 @@ def record(collector: Collector, status: int) -> dict[str, Any]:
 
 
 def test_app_time_of_a_known_sleep_within_5_percent(wsgiref_server: int,
-                                                    collector: Collector) -> None:
+                                                    collector: BatchReceiver) -> None:
     assert get(wsgiref_server, "/sleep") == 201
     rec = record(collector, 201)
     truth_us = TRUTH["/sleep"]["wall"] * 1e6
@@ -111,7 +111,7 @@ def test_app_time_of_a_known_sleep_within_5_percent(wsgiref_server: int,
 
 
 def test_cpu_of_a_cpu_bound_request_within_10_percent(wsgiref_server: int,
-                                                      collector: Collector) -> None:
+                                                      collector: BatchReceiver) -> None:
     assert get(wsgiref_server, "/cpu") == 202
     rec = record(collector, 202)
     truth_us = TRUTH["/cpu"]["cpu"] * 1e6
@@ -126,7 +126,7 @@ def test_cpu_of_a_cpu_bound_request_within_10_percent(wsgiref_server: int,
 
 
 def test_read_time_of_a_trickled_body_matches_the_trickle(wsgiref_server: int,
-                                                          collector: Collector) -> None:
+                                                          collector: BatchReceiver) -> None:
     chunks, gap_s = 8, 0.05
     with socket.create_connection(("127.0.0.1", wsgiref_server), timeout=10) as sock:
         sock.sendall(b"POST /upload HTTP/1.0\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % chunks)
@@ -143,7 +143,7 @@ def test_read_time_of_a_trickled_body_matches_the_trickle(wsgiref_server: int,
     assert rec["read_us"] + rec["app_us"] + rec["gen_us"] + rec["write_us"] <= rec["duration_us"]
 
 
-def test_wsgiref_is_detected_with_one_thread(wsgiref_server: int, collector: Collector) -> None:
+def test_wsgiref_is_detected_with_one_thread(wsgiref_server: int, collector: BatchReceiver) -> None:
     get(wsgiref_server, "/")
     rec = record(collector, 200)
     resource = collector.batches[0]["resource"]
@@ -164,7 +164,7 @@ GUNICORN_APP = textwrap.dedent("""
 
 
 def test_gunicorn_gthread_hook_reports_worker_class_and_capacity(
-        collector: Collector, tmp_path: Path) -> None:
+        collector: BatchReceiver, tmp_path: Path) -> None:
     pytest.importorskip("gunicorn")
     (tmp_path / "labapp.py").write_text(GUNICORN_APP)
     env = dict(os.environ, WSGISCOPE_COLLECTOR_URL=collector.url, WSGISCOPE_FLUSH_INTERVAL="0.1",

@@ -9,14 +9,14 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from support import SCHEMA_PATH, Collector
+from support import SCHEMA_PATH, BatchReceiver
 
 from wsgiscope.transport import HttpTransport, Outcome, classify, retry_after_s
 
 
 @pytest.fixture
-def collector() -> Iterator[Collector]:
-    receiver = Collector()
+def collector() -> Iterator[BatchReceiver]:
+    receiver = BatchReceiver()
     yield receiver
     receiver.close()
 
@@ -32,14 +32,14 @@ def test_answers_are_classified(status: int, outcome: Outcome) -> None:
 
 
 @pytest.mark.parametrize("use_gzip", [False, True])
-def test_delivers_json_plain_or_gzipped(collector: Collector, use_gzip: bool) -> None:
+def test_delivers_json_plain_or_gzipped(collector: BatchReceiver, use_gzip: bool) -> None:
     body = (SCHEMA_PATH.parents[1] / "vectors" / "valid" / "batch-basic.json").read_bytes()
     transport = HttpTransport(collector.url + "/v1/batches", token="t", gzip=use_gzip)
     assert transport.send(body, 2.0) is Outcome.DELIVERED
     assert collector.batches == [json.loads(body)]
 
 
-def test_server_error_means_retry(collector: Collector) -> None:
+def test_server_error_means_retry(collector: BatchReceiver) -> None:
     collector.status = 503
     assert HttpTransport(collector.url).send(b"{}", 2.0) is Outcome.RETRY
 
