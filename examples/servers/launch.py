@@ -29,12 +29,31 @@ if __name__ == "__main__" and not __package__:
 
 from examples.servers._api import DEFAULT_APP, Launch, LaunchOptions
 
+# Every server mode: a module of this folder (build(), unavailable_reason(), SERVER,
+# DESCRIPTION; see README.md). tests/e2e/test_launcher.py checks the table against the folder.
+MODES: Dict[str, str] = {
+    "bjoern": "bjoern, one thread, libev loop (in-process launcher)",
+    "cheroot": "cheroot thread pool (in-process launcher)",
+    "granian_wsgi": "granian --interface wsgi",
+    "gunicorn_gevent": "gunicorn -k gevent",
+    "gunicorn_gthread": "gunicorn -k gthread",
+    "gunicorn_sync": "gunicorn sync workers",
+    "gunicorn_uvicorn_worker": "gunicorn -k uvicorn_worker.UvicornWorker (ASGI)",
+    "meinheld": "meinheld greenlets (in-process launcher)",
+    "mod_wsgi": "mod_wsgi-express daemon mode",
+    "uvicorn_asgi": "uvicorn with the ASGI app",
+    "uvicorn_wsgi_adapter": "uvicorn with the WSGI app through a2wsgi",
+    "uwsgi_nothreads": "uWSGI 2.0.26 without thread support",
+    "uwsgi_processes": "uWSGI processes",
+    "uwsgi_threads": "uWSGI processes x threads, lazy-apps",
+    "waitress": "waitress thread pool (in-process launcher)",
+    "wsgiref": "wsgiref.simple_server, one thread (in-process launcher)",
+}
+
 
 def mode_names() -> List[str]:
-    """Every mode module's name, sorted: files in this folder except launch.py and _private ones."""
-    return sorted(
-        p.stem for p in HERE.glob("*.py") if not p.stem.startswith("_") and p.stem != "launch"
-    )
+    """Every mode's name, sorted (the MODES table)."""
+    return sorted(MODES)
 
 
 def load_mode(name: str) -> ModuleType:

@@ -35,6 +35,15 @@ def test_list_names_every_mode_module() -> None:
     assert set(MY_MODES) <= {mode for mode, _, _ in _modes()}
 
 
+def test_the_modes_table_names_every_mode_module_and_nothing_else() -> None:
+    """The launcher's MODES table is the list of modes: a new mode module must be entered."""
+    from examples.servers.launch import MODES  # noqa: PLC0415 - the table under test
+
+    folder = REPO_ROOT / "examples" / "servers"
+    modules = {p.stem for p in folder.glob("*.py") if not p.stem.startswith("_")} - {"launch"}
+    assert set(MODES) == modules
+
+
 @pytest.mark.parametrize(
     ("args", "expected_in_argv"),
     [
