@@ -27,7 +27,8 @@ if __name__ == "__main__" and not __package__:
     sys.exit("launch.py: run it as a module from the repository root: "
              "python -m examples.servers.launch MODE --port N (see --help)")
 
-from examples.servers._api import DEFAULT_APP, Launch, LaunchOptions
+# after the check: run as a script, this import fails before the sentence above could say why
+from examples.servers._api import DEFAULT_APP, Launch, LaunchOptions  # noqa: E402
 
 # Every server mode: a module of this folder (build(), unavailable_reason(), SERVER,
 # DESCRIPTION; see README.md). tests/e2e/test_launcher.py checks the table against the folder.

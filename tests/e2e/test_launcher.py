@@ -18,7 +18,8 @@ MY_MODES = ("gunicorn_gevent", "gunicorn_gthread", "gunicorn_sync", "wsgiref")
 
 def _launcher(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", LAUNCH_MODULE, *args], check=False, cwd=REPO_ROOT, capture_output=True, text=True, timeout=30,
+        [sys.executable, "-m", LAUNCH_MODULE, *args], check=False, cwd=REPO_ROOT,
+        capture_output=True, text=True, timeout=30,
     )
 
 
