@@ -15,10 +15,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Type, TypeVar, Union
 
 import pytest
 from google.protobuf import json_format
+from google.protobuf.message import Message
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
     ExportMetricsServiceResponse,
@@ -34,6 +35,9 @@ BUILD_TIMEOUT_S = 1500
 CUMULATIVE = AggregationTemporality.AGGREGATION_TEMPORALITY_CUMULATIVE
 
 Scalar = Union[str, int, float, bool]
+
+M = TypeVar("M", bound=Message)
+R = TypeVar("R", bound="LoopbackReceiver")
 
 
 _built: Dict[str, Union[Path, str]] = {}
@@ -139,50 +143,43 @@ class Received:
     status: int
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    server: _Server
+def read_message(handler: http.server.BaseHTTPRequestHandler, message: M) -> M:
+    """Parse the request body into ``message``: protobuf or OTLP/JSON by Content-Type, gunzipped
+    when Content-Encoding says gzip."""
+    body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
+    if (handler.headers.get("Content-Encoding") or "") == "gzip":
+        body = gzip.decompress(body)
+    if "json" in (handler.headers.get("Content-Type") or ""):
+        json_format.Parse(body.decode("utf-8"), message)
+    else:
+        message.ParseFromString(body)
+    return message
 
-    def do_POST(self) -> None:
-        receiver = self.server.receiver
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        if headers.get("content-encoding") == "gzip":
-            body = gzip.decompress(body)
-        message = ExportMetricsServiceRequest()
-        if "json" in headers.get("content-type", ""):
-            json_format.Parse(body.decode("utf-8"), message)
-        else:
-            message.ParseFromString(body)
-        status, extra = receiver.next_answer()
-        receiver.record(Received(time.monotonic(), self.path, headers, message, status))
-        answer = ExportMetricsServiceResponse().SerializeToString() if status == 200 else b""
-        self.send_response(status)
-        for name, value in extra.items():
-            self.send_header(name, value)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
 
+def send_answer(handler: http.server.BaseHTTPRequestHandler, status: int, answer: bytes,
+                extra: Mapping[str, str] = {}) -> None:
+    """Answer with ``status``, the ``extra`` headers and ``answer`` as an application/x-protobuf body."""
+    handler.send_response(status)
+    for name, value in extra.items():
+        handler.send_header(name, value)
+    handler.send_header("Content-Type", "application/x-protobuf")
+    handler.send_header("Content-Length", str(len(answer)))
+    handler.end_headers()
+    handler.wfile.write(answer)
+
+
+class QuietHandler(http.server.BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass
 
 
-class _Server(http.server.ThreadingHTTPServer):
-    receiver: OtlpReceiver
+class LoopbackReceiver:
+    """An HTTP server on a free loopback port serving ``handler`` in a daemon thread; the handler
+    reaches this object as ``self.server.receiver``."""
 
-
-class OtlpReceiver:
-    """An OTLP/HTTP metrics receiver on a free loopback port: it decodes every request with the
-    official classes (protobuf or OTLP/JSON, gzip or not) and answers from a script (status and
-    headers for the first requests), then 200 with an empty ExportMetricsServiceResponse."""
-
-    def __init__(self, answers: Sequence[Tuple[int, Mapping[str, str]]] = (), *, always: int = 200) -> None:
-        self._answers = list(answers)
-        self._always = always
+    def __init__(self, handler: Type[http.server.BaseHTTPRequestHandler]) -> None:
         self._lock = threading.Lock()
-        self._received: List[Received] = []
-        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server = ReceiverServer(("127.0.0.1", 0), handler)
         self._server.receiver = self
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -190,13 +187,42 @@ class OtlpReceiver:
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def start(self) -> OtlpReceiver:
+    def start(self: R) -> R:
         self._thread.start()
         return self
 
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class ReceiverServer(http.server.ThreadingHTTPServer):
+    receiver: Any  # the LoopbackReceiver subclass that owns it
+
+
+class _Handler(QuietHandler):
+    server: ReceiverServer
+
+    def do_POST(self) -> None:
+        receiver: OtlpReceiver = self.server.receiver
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        message = read_message(self, ExportMetricsServiceRequest())
+        status, extra = receiver.next_answer()
+        receiver.record(Received(time.monotonic(), self.path, headers, message, status))
+        answer = ExportMetricsServiceResponse().SerializeToString() if status == 200 else b""
+        send_answer(self, status, answer, extra)
+
+
+class OtlpReceiver(LoopbackReceiver):
+    """An OTLP/HTTP metrics receiver on a free loopback port: it decodes every request with the
+    official classes (protobuf or OTLP/JSON, gzip or not) and answers from a script (status and
+    headers for the first requests), then 200 with an empty ExportMetricsServiceResponse."""
+
+    def __init__(self, answers: Sequence[Tuple[int, Mapping[str, str]]] = (), *, always: int = 200) -> None:
+        super().__init__(_Handler)
+        self._answers = list(answers)
+        self._always = always
+        self._received: List[Received] = []
 
     def next_answer(self) -> Tuple[int, Mapping[str, str]]:
         with self._lock:
@@ -213,10 +239,11 @@ class OtlpReceiver:
 
 
 class Otelcol:
-    """The real OpenTelemetry Collector: OTLP receiver (HTTP and gRPC, loopback, free ports) →
-    OTLP/HTTP exporter (protobuf, no queue, no retries) to ``forward_to`` and the debug exporter."""
+    """The real OpenTelemetry Collector with one ``signal`` pipeline (metrics or traces): OTLP
+    receiver (HTTP and gRPC, loopback, free ports) → OTLP/HTTP exporter (protobuf, no queue, no
+    retries) to ``forward_to``/v1/<signal> and the debug exporter."""
 
-    def __init__(self, binary: Path, log_dir: Path, forward_to: str) -> None:
+    def __init__(self, binary: Path, log_dir: Path, forward_to: str, signal: str = "metrics") -> None:
         self.binary = binary
         self.http_port = free_port()
         self.grpc_port = free_port()
@@ -232,7 +259,7 @@ receivers:
         endpoint: 127.0.0.1:{self.grpc_port}
 exporters:
   otlp_http:
-    metrics_endpoint: {forward_to}/v1/metrics
+    {signal}_endpoint: {forward_to}/v1/{signal}
     encoding: proto
     compression: none
     sending_queue:
@@ -246,7 +273,7 @@ service:
     metrics:
       level: none
   pipelines:
-    metrics:
+    {signal}:
       receivers: [otlp]
       exporters: [otlp_http, debug]
 """)

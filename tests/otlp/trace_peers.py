@@ -8,21 +8,26 @@ Every process is started on free loopback ports and stopped by the fixtures; eve
 
 from __future__ import annotations
 
-import gzip
-import http.server
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List
 
-from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from .export_peers import Otelcol, Scalar, attributes
+from .export_peers import (
+    LoopbackReceiver,
+    Otelcol,
+    QuietHandler,
+    ReceiverServer,
+    Scalar,
+    attributes,
+    read_message,
+    send_answer,
+)
 
 
 @dataclass
@@ -68,57 +73,23 @@ SERVER = Span.SpanKind.SPAN_KIND_SERVER
 INTERNAL = Span.SpanKind.SPAN_KIND_INTERNAL
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    server: _Server
+class _Handler(QuietHandler):
+    server: ReceiverServer
 
     def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if (self.headers.get("Content-Encoding") or "") == "gzip":
-            body = gzip.decompress(body)
-        message = ExportTraceServiceRequest()
-        if "json" in (self.headers.get("Content-Type") or ""):
-            json_format.Parse(body.decode("utf-8"), message)
-        else:
-            message.ParseFromString(body)
-        self.server.receiver.record(self.path, message)
-        answer = ExportTraceServiceResponse().SerializeToString()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+        receiver: TraceReceiver = self.server.receiver
+        receiver.record(self.path, read_message(self, ExportTraceServiceRequest()))
+        send_answer(self, 200, ExportTraceServiceResponse().SerializeToString())
 
 
-class _Server(http.server.ThreadingHTTPServer):
-    receiver: TraceReceiver
-
-
-class TraceReceiver:
+class TraceReceiver(LoopbackReceiver):
     """An OTLP/HTTP traces receiver on a free loopback port: every request decoded with the
     official classes (protobuf or OTLP/JSON, gzip or not), answered 200."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        super().__init__(_Handler)
         self._spans: List[ReceivedSpan] = []
         self.paths: List[str] = []
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.receiver = self
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> TraceReceiver:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def record(self, path: str, message: ExportTraceServiceRequest) -> None:
         with self._lock:
@@ -136,32 +107,4 @@ class TracesOtelcol(Otelcol):
     protobuf to ``forward_to``/v1/traces (no queue, no retries) and the debug exporter."""
 
     def __init__(self, binary: Path, log_dir: Path, forward_to: str) -> None:
-        super().__init__(binary, log_dir, forward_to)
-        self.config.write_text(f"""\
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:{self.http_port}
-      grpc:
-        endpoint: 127.0.0.1:{self.grpc_port}
-exporters:
-  otlp_http:
-    traces_endpoint: {forward_to}/v1/traces
-    encoding: proto
-    compression: none
-    sending_queue:
-      enabled: false
-    retry_on_failure:
-      enabled: false
-  debug:
-    verbosity: basic
-service:
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    traces:
-      receivers: [otlp]
-      exporters: [otlp_http, debug]
-""")
+        super().__init__(binary, log_dir, forward_to, signal="traces")
