@@ -102,3 +102,16 @@ export function batch(parts: BatchParts = {}): Batch {
   if (parts.traces !== undefined) b.traces = parts.traces;
   return b;
 }
+
+/** The start of the traces `slowTrace` makes (2026-01-01T00:00:01Z, in microseconds). */
+export const TRACE_T0 = 1_767_225_601_000_000;
+
+/** A slow request's trace at TRACE_T0 with one phase (app), with overrides. */
+export function slowTrace(durationUs: number, overrides: Partial<Trace> = {}): Trace {
+  return {
+    start_unix_us: TRACE_T0, duration_us: durationUs, method: 'GET', route: '/slow', status: 200, thread: 0, reason: 'slow',
+    traceparent: null, error: null,
+    phases: { queue: null, read_body: null, app: [0, durationUs, durationUs], generate: null, write: null },
+    ...overrides,
+  };
+}

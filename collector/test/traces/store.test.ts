@@ -7,18 +7,8 @@ import type { KeptTrace, TraceStoreOptions } from '../../src/traces/store';
 import { TraceStore } from '../../src/traces/store';
 import type { RegistryOptions } from '../../src/workers/registry';
 import { WorkerRegistry } from '../../src/workers/registry';
-import { batch } from '../helpers/batches';
+import { TRACE_T0 as T0, batch, slowTrace as trace } from '../helpers/batches';
 
-const T0 = 1_767_225_601_000_000;
-
-function trace(durationUs: number, overrides: Partial<Trace> = {}): Trace {
-  return {
-    start_unix_us: T0, duration_us: durationUs, method: 'GET', route: '/slow', status: 200, thread: 0, reason: 'slow',
-    traceparent: null, error: null,
-    phases: { queue: null, read_body: null, app: [0, durationUs, durationUs], generate: null, write: null },
-    ...overrides,
-  };
-}
 
 function storeWith(options: TraceStoreOptions & RegistryOptions = {}) {
   let now = 1_000_000;

@@ -3,22 +3,9 @@
  * backoff, giving up after the elapsed limit, the oldest request dropped when full, final
  * refusals, partial successes, and shutdown — every drop counted with its data points.
  */
-import type { SendOutcome, Timers, Transport } from '../../../src/otlp/export/sender';
+import type { SendOutcome, Transport } from '../../../src/otlp/export/sender';
 import { DEFAULT_RETRY, ExportQueue, ExportStats, backoffMs } from '../../../src/otlp/export/sender';
-
-/** A clock that moves only when the queue sleeps; every sleep is recorded. */
-class FakeTimers implements Timers {
-  nowMs = 0;
-  readonly sleeps: number[] = [];
-  now(): number {
-    return this.nowMs;
-  }
-  sleep(ms: number, signal: AbortSignal): Promise<void> {
-    this.sleeps.push(ms);
-    if (!signal.aborted) this.nowMs += ms;
-    return Promise.resolve();
-  }
-}
+import { FakeTimers } from '../../helpers/timers';
 
 /** Answers from a script, one per attempt; records what it was sent. */
 class ScriptedTransport implements Transport<string> {

@@ -14,7 +14,7 @@ import { VECTORS_DIR } from '@wsgiscope/protocol';
 import { startCollector } from '../../../src/collector';
 import { defaults } from '../../../src/config';
 import type { ExportTarget } from '../../../src/otlp/export/endpoint';
-import type { SendOutcome, Timers, Transport } from '../../../src/otlp/export/sender';
+import type { SendOutcome, Transport } from '../../../src/otlp/export/sender';
 import { ExportStats } from '../../../src/otlp/export/sender';
 import type { ExportTraceServiceRequest } from '../../../src/otlp/export/traces';
 import { spanCount } from '../../../src/otlp/export/traces';
@@ -22,20 +22,10 @@ import { TracesExporter } from '../../../src/otlp/export/tracesExporter';
 import { TO_OBJECT, otlpTypes } from '../../../src/otlp/proto';
 import { TraceStore } from '../../../src/traces/store';
 import { WorkerRegistry } from '../../../src/workers/registry';
-import { batch } from '../../helpers/batches';
+import { TRACE_T0 as T0, batch, slowTrace as trace } from '../../helpers/batches';
+import { FakeTimers } from '../../helpers/timers';
 
 const TARGET: ExportTarget = { signal: 'traces', protocol: 'http/protobuf', url: new URL('http://127.0.0.1:9/v1/traces'), headers: {}, compression: 'none', timeoutMs: 1000 };
-const T0 = 1_767_225_601_000_000;
-
-/** A slow request with one phase (app): two spans. */
-function trace(durationUs: number, overrides: Partial<Trace> = {}): Trace {
-  return {
-    start_unix_us: T0, duration_us: durationUs, method: 'GET', route: '/slow', status: 200, thread: 0, reason: 'slow',
-    traceparent: null, error: null,
-    phases: { queue: null, read_body: null, app: [0, durationUs, durationUs], generate: null, write: null },
-    ...overrides,
-  };
-}
 
 /** Answers from a script, one per attempt, then ok; `hold` keeps every answer back until released. */
 class ScriptedTransport implements Transport<ExportTraceServiceRequest> {
@@ -52,19 +42,6 @@ class ScriptedTransport implements Transport<ExportTraceServiceRequest> {
   release(): void {
     this.hold = false;
     for (const r of this.held.splice(0)) r();
-  }
-}
-
-class FakeTimers implements Timers {
-  nowMs = 0;
-  readonly sleeps: number[] = [];
-  now(): number {
-    return this.nowMs;
-  }
-  sleep(ms: number, signal: AbortSignal): Promise<void> {
-    this.sleeps.push(ms);
-    if (!signal.aborted) this.nowMs += ms;
-    return Promise.resolve();
   }
 }
 
