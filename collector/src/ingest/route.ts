@@ -8,10 +8,10 @@ import type { Batch } from '@wsgiscope/protocol';
 import { decodeBatch } from '@wsgiscope/protocol';
 import type { RejectReason } from '../self/selfMetrics';
 import type { BatchVerdict, WorkerRegistry } from '../workers/registry';
-import type { BearerToken } from './auth';
 import { encodingOf, readBody } from './body';
+import type { ClientLimits } from './client';
+import { checkClient } from './client';
 import { IngestError } from './httpError';
-import type { RateLimiter } from './rateLimit';
 
 /** Who hears about each batch's outcome (the self metrics). */
 export interface IngestObserver {
@@ -20,12 +20,10 @@ export interface IngestObserver {
   batchRejected(reason: RejectReason): void;
 }
 
-export interface IngestOptions {
+export interface IngestOptions extends ClientLimits {
   registry: WorkerRegistry;
   observer: IngestObserver;
   maxBodyBytes: number;
-  token?: BearerToken | undefined;
-  rateLimiter?: RateLimiter | undefined;
 }
 
 function isJson(contentType: string | undefined): boolean {
@@ -34,19 +32,7 @@ function isJson(contentType: string | undefined): boolean {
 }
 
 function check(req: Request, options: IngestOptions): void {
-  if (options.token !== undefined && !options.token.accepts(req.headers.authorization)) {
-    throw new IngestError(401, 'a valid bearer token is required', 'unauthorized', undefined, {
-      'WWW-Authenticate': 'Bearer realm="wsgiscope"',
-    });
-  }
-  if (options.rateLimiter !== undefined) {
-    const decision = options.rateLimiter.take(req.socket.remoteAddress ?? 'unknown');
-    if (!decision.allowed) {
-      throw new IngestError(429, 'too many batches from this client; retry later', 'rate_limited', undefined, {
-        'Retry-After': String(decision.retryAfterSeconds),
-      });
-    }
-  }
+  checkClient(req, options, 'batches');
   if (!isJson(req.headers['content-type'])) {
     throw new IngestError(415, 'the body must be sent as Content-Type: application/json', 'unsupported_media_type');
   }

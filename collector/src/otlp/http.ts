@@ -12,10 +12,10 @@
  * Limits come from ingest/body.ts and ingest/rateLimit.ts, as for /v1/batches.
  */
 import type { Request, Response } from 'express';
-import type { BearerToken } from '../ingest/auth';
 import { encodingOf, readBody } from '../ingest/body';
+import type { ClientLimits } from '../ingest/client';
+import { checkClient } from '../ingest/client';
 import { IngestError } from '../ingest/httpError';
-import type { RateLimiter } from '../ingest/rateLimit';
 import type { OtlpEncoding, OtlpSignal } from './decode';
 import { decodeOtlp, OtlpDecodeError } from './decode';
 import { otlpTypes } from './proto';
@@ -26,11 +26,9 @@ export interface OtlpObserver {
   otlpRequest(signal: OtlpSignal, outcome: 'accepted' | 'partial' | 'rejected', counted: number, rejected: number): void;
 }
 
-export interface OtlpHttpOptions {
+export interface OtlpHttpOptions extends ClientLimits {
   requests: OtlpRequests;
   maxBodyBytes: number;
-  token?: BearerToken | undefined;
-  rateLimiter?: RateLimiter | undefined;
   observer?: OtlpObserver | undefined;
   /** OTLP bodies read and decoded at once at most; past it 503. Default 32. */
   maxInFlight?: number;
@@ -74,19 +72,7 @@ export function otlpHttpHandler(signal: OtlpSignal, options: OtlpHttpOptions): (
     const encoding = encodingOfType(req.headers['content-type']);
     let admitted = false;
     try {
-      if (options.token !== undefined && !options.token.accepts(req.headers.authorization)) {
-        throw new IngestError(401, 'a valid bearer token is required', 'unauthorized', undefined, {
-          'WWW-Authenticate': 'Bearer realm="wsgiscope"',
-        });
-      }
-      if (options.rateLimiter !== undefined) {
-        const decision = options.rateLimiter.take(req.socket.remoteAddress ?? 'unknown');
-        if (!decision.allowed) {
-          throw new IngestError(429, 'too many requests from this client; retry later', 'rate_limited', undefined, {
-            'Retry-After': String(decision.retryAfterSeconds),
-          });
-        }
-      }
+      checkClient(req, options, 'requests');
       if (inFlight >= maxInFlight) {
         throw new IngestError(503, 'the collector is reading too many OTLP requests at once; retry later', 'rate_limited', undefined, {
           'Retry-After': '1',
