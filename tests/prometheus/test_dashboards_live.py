@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Dict, Iterator, List
 
 import pytest
-from wsgiscope_harness.load import LoadResult, Request, run_load
+from wsgiscope_harness.load import LoadResult, run_load
 from wsgiscope_harness.processes import Collector, Server
 from wsgiscope_harness.waiting import poll_until
 
@@ -30,6 +30,7 @@ from .dashboard_queries import (
     panel_queries,
     substitute,
 )
+from .panel_load import PANEL_MIX
 from .prometheus_server import Prometheus, prometheus_binary, render_test_config
 
 SERVICE = "dashboards-live"
@@ -38,16 +39,6 @@ DASHBOARDS = load_dashboards()
 QUERIES = panel_queries(DASHBOARDS)
 VARIABLES = label_values_variables(DASHBOARDS)
 
-#: One of every scenario the panels are about, light enough for a shared 2-core machine.
-MIX = (
-    Request("GET", "/hello", stamp_queue_start=True),
-    Request("GET", "/sleep?ms=20", stamp_queue_start=True),
-    Request("GET", "/cpu?ms=3"),
-    Request("GET", "/mixed?every=4&long_ms=60&short_ms=2", stamp_queue_start=True),
-    Request("POST", "/upload", body_bytes=32 * 1024),
-    Request("GET", "/download?bytes=131072&chunk=16384"),
-    Request("GET", "/error"),
-)
 LOAD_DURATION_S = 6.0
 LOAD_MAX_REQUESTS = 3000
 
@@ -83,7 +74,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
         prometheus = Prometheus(workdir, render_test_config(f"127.0.0.1:{collector.port}"))
         prometheus.start()
         poll_until(lambda: prometheus.query(f'up{{job="{JOB}"}} == 1'), bool, timeout_s=15)
-        load = run_load(server.url, MIX, concurrency=3, duration_s=LOAD_DURATION_S, max_requests=LOAD_MAX_REQUESTS)
+        load = run_load(server.url, PANEL_MIX, concurrency=3, duration_s=LOAD_DURATION_S,
+                        max_requests=LOAD_MAX_REQUESTS)
         assert not load.errors, load.errors[:5]
         completed = len(load.statuses)
         # Every response is in Prometheus once a scrape after the shim's last flush has landed.

@@ -44,6 +44,7 @@ from wsgiscope_harness.processes import Collector, Server
 from wsgiscope_harness.waiting import poll_until, wait_for
 
 from .dashboard_queries import PanelQuery, as_regex, load_dashboards, panel_queries, substitute
+from .panel_load import PANEL_MIX
 from .prometheus_server import Prometheus, render_test_config
 
 JOB = "wsgiscope-collector"
@@ -52,16 +53,6 @@ QUERIES = panel_queries(DASHBOARDS)
 ALL = {"service": ".*", "server": ".*", "host": ".*", "worker": ".*"}
 HOSTS = ("host-a", "host-b", "host-c")
 
-#: Seven kinds of request (one of them /error, a 500): every panel has something to show.
-MIX = (
-    Request("GET", "/hello", stamp_queue_start=True),
-    Request("GET", "/sleep?ms=20", stamp_queue_start=True),
-    Request("GET", "/cpu?ms=3"),
-    Request("GET", "/mixed?every=4&long_ms=60&short_ms=2", stamp_queue_start=True),
-    Request("POST", "/upload", body_bytes=32 * 1024),
-    Request("GET", "/download?bytes=131072&chunk=16384"),
-    Request("GET", "/error"),
-)
 HELD = Request("GET", "/sleep?ms=25000")
 
 Labels = FrozenSet[Tuple[str, str]]
@@ -158,7 +149,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
 
         loads = []
         for d, server in servers:
-            load = run_load(server.url, MIX, concurrency=2, max_requests=d.requests)
+            load = run_load(server.url, PANEL_MIX, concurrency=2, max_requests=d.requests)
             assert not load.errors and len(load.statuses) == d.requests, (d, load.errors[:5])
             loads.append((d, load))
         expected = {instances[h]: float(sum(len(load.statuses) for d, load in loads if d.host == h)) for h in HOSTS}
