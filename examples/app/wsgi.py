@@ -8,6 +8,7 @@
     POST /upload                 read the whole body; answer its byte count
     GET  /download?bytes=N&chunk=C
                                  stream N bytes in C-byte blocks
+    GET  /stream?chunks=N&ms=M   a body produced while it is sent: N chunks, M ms of work before each
     GET  /file                   the file at $EXAMPLE_DOWNLOAD_FILE through the server's wsgi.file_wrapper
                                  (its sendfile path, where it has one); 404 when unset
     GET  /backend?ms=N           call the slow back end at $EXAMPLE_BACKEND_URL (sleep N ms if unset)
@@ -114,6 +115,15 @@ def _blocks(size: int, chunk: int) -> Iterator[bytes]:
         remaining -= n
 
 
+def stream(environ: Environ, start_response: StartResponse) -> Iterator[bytes]:
+    chunks = _int_param(environ, "chunks", 10, 1000)
+    ms = _int_param(environ, "ms", 50, MAX_MS // max(1, chunks))
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    for number in range(chunks):
+        time.sleep(ms / 1000.0)  # the body is produced inside the iterable, between chunks
+        yield f"chunk {number}\n".encode()
+
+
 def file(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
     path = os.environ.get("EXAMPLE_DOWNLOAD_FILE")
     if not path:
@@ -154,6 +164,7 @@ ROUTES: Dict[str, Callable[[Environ, StartResponse], Iterable[bytes]]] = {
     "/mixed": mixed,
     "/upload": upload,
     "/download": download,
+    "/stream": stream,
     "/file": file,
     "/backend": backend,
     "/error": error,
