@@ -8,9 +8,8 @@ import urllib.request
 from typing import Any, Callable
 
 import pytest
-from wsgiscope_harness.metrics import Scrape, scrape
+from wsgiscope_harness.metrics import wait_for_requests
 from wsgiscope_harness.processes import Collector
-from wsgiscope_harness.waiting import poll_until
 
 from tests.deployments.deploy import ALL, SERVICES, Deployment
 
@@ -33,10 +32,7 @@ def test_capacity_detected_and_every_request_counted_once(
         assert get(f"{server.url}/").startswith(b"Hello from")
     service = SERVICES[deployment.framework]
 
-    def seen(s: Scrape) -> bool:
-        return s.total("http_server_request_duration_seconds_count") >= REQUESTS
-
-    s = poll_until(lambda: scrape(collector.url), seen, timeout_s=20)
+    s = wait_for_requests(collector.url, REQUESTS)
     counts = {sample.labels["service_name"]: sample.value
               for sample in s.select("http_server_request_duration_seconds_count")}
     assert counts == {service: REQUESTS}, f"counted once, under one service\n{server.log()}"

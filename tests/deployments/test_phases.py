@@ -9,9 +9,8 @@ import urllib.request
 from typing import Any, Callable, List
 
 import pytest
-from wsgiscope_harness.metrics import Scrape, scrape
+from wsgiscope_harness.metrics import wait_for_requests
 from wsgiscope_harness.processes import Collector
-from wsgiscope_harness.waiting import poll_until
 
 from tests.deployments.deploy import ALL, RUNSERVER, SERVICES, Deployment
 
@@ -42,11 +41,7 @@ def test_streamed_body_phases_add_up_to_the_duration(
             assert answer.read().count(b"chunk") == CHUNKS
     service = SERVICES[deployment.framework]
 
-    def seen(s: Scrape) -> bool:
-        return s.total("http_server_request_duration_seconds_count",
-                       service_name=service) >= REQUESTS
-
-    s = poll_until(lambda: scrape(collector.url), seen, timeout_s=20)
+    s = wait_for_requests(collector.url, REQUESTS, service_name=service)
     duration = s.total("http_server_request_duration_seconds_sum", service_name=service)
     phases = {phase: s.total("wsgi_request_phase_duration_seconds_sum", service_name=service,
                              phase=phase) for phase in PHASES}

@@ -9,9 +9,8 @@ import urllib.request
 from typing import Any, Callable
 
 import pytest
-from wsgiscope_harness.metrics import Scrape, scrape
+from wsgiscope_harness.metrics import wait_for_requests
 from wsgiscope_harness.processes import Collector
-from wsgiscope_harness.waiting import poll_until
 
 from tests.deployments.deploy import ALL, SERVICES, Deployment
 
@@ -32,10 +31,7 @@ def test_framework_route_templates_are_http_route(
         urllib.request.urlopen(f"{server.url}/no/such/page", timeout=30)
     service = SERVICES[deployment.framework]
 
-    def seen(s: Scrape) -> bool:
-        return s.total("http_server_request_duration_seconds_count", service_name=service) >= 4
-
-    s = poll_until(lambda: scrape(collector.url), seen, timeout_s=20)
+    s = wait_for_requests(collector.url, 4, service_name=service)
     by_route = {(x.labels.get("http_route"), x.labels["http_response_status_code"]): x.value
                 for x in s.select("http_server_request_duration_seconds_count",
                                   service_name=service)}

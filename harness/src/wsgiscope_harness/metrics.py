@@ -8,6 +8,8 @@ from typing import Dict, List, Mapping, Set
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from .waiting import poll_until
+
 
 @dataclass(frozen=True)
 class Sample:
@@ -58,6 +60,17 @@ class Scrape:
 def scrape(base_url: str, timeout_s: float = 5.0) -> Scrape:
     with urllib.request.urlopen(f"{base_url}/metrics", timeout=timeout_s) as answer:
         return Scrape(answer.read().decode("utf-8"))
+
+
+def wait_for_requests(base_url: str, count: int, timeout_s: float = 20.0, **labels: str) -> Scrape:
+    """Scrape until the collector has counted at least ``count`` requests
+    (http_server_request_duration_seconds_count summed over the series matching ``labels``) or
+    the deadline passes; return the last scrape, for the caller to assert on."""
+
+    def seen(s: Scrape) -> bool:
+        return s.total("http_server_request_duration_seconds_count", **labels) >= count
+
+    return poll_until(lambda: scrape(base_url), seen, timeout_s=timeout_s)
 
 
 # The public interface (BRIEF.md's catalogue): (name, type).

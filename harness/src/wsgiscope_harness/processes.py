@@ -67,7 +67,20 @@ def stop_process_group(process: subprocess.Popen[bytes], timeout_s: float = 15.0
         return None
 
 
-class Collector:
+class Owned:
+    """A process started in its own session: ``stop()`` ends its whole group (None when not running)."""
+
+    process: Optional[subprocess.Popen[bytes]]
+
+    def stop(self) -> Optional[int]:
+        if self.process is None:
+            return None
+        code = stop_process_group(self.process)
+        self.process = None
+        return code
+
+
+class Collector(Owned):
     """``node collector/dist/cli.js`` on a port it picks (or a given one, to restart in place).
 
     ``command`` replaces ``node collector/dist/cli.js`` (another Node binary, or ``npx
@@ -123,13 +136,6 @@ class Collector:
         with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as answer:
             return bool(answer.status == 200)
 
-    def stop(self) -> Optional[int]:
-        if self.process is None:
-            return None
-        code = stop_process_group(self.process)
-        self.process = None
-        return code
-
     @staticmethod
     def _pump_stdout(stream: Optional[IO[bytes]], path: Path) -> queue.Queue[str]:
         """Copy stdout to a log in a thread (the pipe must never fill); hand each line to a queue."""
@@ -151,7 +157,7 @@ class Collector:
 Started = TypeVar("Started", bound="Command")
 
 
-class Command:
+class Command(Owned):
     """A server started by its own command line (``argv`` as a user types it) in ``cwd``,
     listening on ``port``; ready when the port accepts a TCP connection."""
 
@@ -197,13 +203,6 @@ class Command:
             self.stop()
             raise AssertionError(f"{exc}\nserver log:\n{log_tail(self.log_path)}") from None
         return self
-
-    def stop(self) -> Optional[int]:
-        if self.process is None:
-            return None
-        code = stop_process_group(self.process)
-        self.process = None
-        return code
 
     def log(self) -> str:
         return log_tail(self.log_path, 400)
