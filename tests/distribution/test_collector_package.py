@@ -52,7 +52,10 @@ def test_tarballs_hold_the_built_code_and_the_live_page_not_the_sources(
     collector = members(tarballs["@wsgiscope/collector"])
     for needed in ("package/package.json", "package/dist/cli.js", "package/dist/server.js",
                    "package/dist/version.js", "package/src/live/static/index.html",
-                   "package/src/live/static/app.js"):
+                   "package/src/live/static/app.js",
+                   "package/vendor/opentelemetry-proto/README.md",
+                   "package/vendor/opentelemetry-proto/opentelemetry/proto/collector/metrics/v1/metrics_service.proto",
+                   "package/vendor/opentelemetry-proto/opentelemetry/proto/collector/trace/v1/trace_service.proto"):
         assert needed in collector, needed
     protocol = members(tarballs["@wsgiscope/protocol"])
     for needed in ("package/package.json", "package/dist/index.js",

@@ -1,6 +1,6 @@
 /**
  * The OTLP protocol definitions, loaded once with protobufjs from the vendored official
- * `.proto` files (collector/proto/, see its README for the pinned release): the message types
+ * `.proto` files (collector/vendor/opentelemetry-proto/, see its README for the pinned release): the message types
  * OTLP ingest decodes and OTLP export encodes, the gRPC service files, and google.rpc.Status
  * (the body of an OTLP/HTTP error answer). Field names are protobufjs' lowerCamelCase, which
  * is also the OTLP/JSON spelling.
@@ -13,8 +13,8 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import protobuf from 'protobufjs';
 
-/** collector/proto, seen from src/otlp (ts-jest) and from dist/otlp (the build). */
-export const PROTO_DIR = resolve(__dirname, '..', '..', 'proto');
+/** collector/vendor/opentelemetry-proto, seen from src/otlp (ts-jest) and from dist/otlp (the build). */
+export const PROTO_DIR = resolve(__dirname, '..', '..', 'vendor', 'opentelemetry-proto');
 
 /** The files the collector services import; everything else is pulled in by their imports. */
 export const SERVICE_FILES = {
