@@ -1,6 +1,6 @@
 """Fixtures: the generated dashboards, and a real Prometheus that is always stopped.
 
-The collector and server processes come from tests/e2e/support (the end-to-end helpers).
+The collector and server processes come from the harness (wsgiscope_harness.processes).
 """
 
 from __future__ import annotations

@@ -1,1 +1,0 @@
-"""Helpers for the end-to-end tests: processes with deadlines, and parsed Prometheus output."""
