@@ -1,8 +1,9 @@
 /**
  * The diagnosis thresholds: `thresholds.json` beside this file is the one source. The collector
  * reads it here (a JSON file given with --diagnosis-thresholds overrides any subset of it), and
- * the Prometheus rules generator (packages/dashboards/src/rules.ts) reads the same file, so the
- * live diagnosis and the alerts cannot drift. docs/diagnosis.md explains every value.
+ * the Prometheus rules generator (packages/dashboards/src/rules.ts) reads the same file, typed
+ * with the Thresholds interface below, so the live diagnosis and the alerts cannot drift.
+ * docs/diagnosis.md explains every value.
  */
 import { readFileSync } from 'node:fs';
 import defaultsJson from './thresholds.json';

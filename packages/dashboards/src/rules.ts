@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { Thresholds } from '../../../collector/src/diagnosis/thresholds';
 import { METRICS } from './metrics';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
@@ -14,31 +15,11 @@ export const THRESHOLDS_PATH = resolve(REPO_ROOT, 'collector', 'src', 'diagnosis
 export const RULES_PATH = resolve(REPO_ROOT, 'prometheus', 'rules', 'wsgiscope.rules.yml');
 const DOC = 'docs/diagnosis.md';
 
-/** The subset of thresholds.json the rules read (the collector's Thresholds type, loosely). */
-export interface RuleThresholds {
-  capacity_exhausted: { utilization_ratio: number; queue_mean_seconds: number };
-  slow_clients: { io_share_ratio: number; io_mean_seconds: number; utilization_ratio: number };
-  gil_contention: {
-    busy_threads: number;
-    process_cpu_cores_min: number;
-    process_cpu_cores_max: number;
-    cpu_share_ratio_max: number;
-  };
-  cpu_saturated: { sched_wait_share_ratio: number; min_runnable_cores: number };
-  long_requests_block_short: {
-    long_seconds: number;
-    short_seconds: number;
-    long_share_ratio: number;
-    short_share_ratio: number;
-    max_lanes: number;
-    utilization_ratio: number;
-  };
-  blocking_io: { utilization_ratio: number; cpu_share_ratio_max: number; process_cpu_cores_max: number; io_share_ratio_max: number };
-  event_loop_blocked: { sampler_lag_p99_seconds: number };
-  stuck_requests: { oldest_request_age_seconds: number; critical_oldest_request_age_seconds: number };
-  memory_growth: { bytes_per_second: number; growth_bytes: number };
-  shim_drops: { dropped_records: number };
-}
+/**
+ * The thresholds the rules read: the collector's own Thresholds type (a type-only import, erased
+ * from the build; the dashboards project references the collector's for it).
+ */
+export type RuleThresholds = Thresholds;
 
 export function loadRuleThresholds(path: string = THRESHOLDS_PATH): RuleThresholds {
   return JSON.parse(readFileSync(path, 'utf8')) as RuleThresholds;
