@@ -7,7 +7,7 @@
  */
 import type { Thresholds } from './thresholds';
 import type { DiagnosisView, ServiceView, WorkerView } from './view';
-import { serviceUtilization } from './view';
+import { IO_OFF_LANE_SERVERS, serviceUtilization } from './view';
 
 export const FINDING_IDS = [
   'capacity_exhausted',
@@ -85,6 +85,8 @@ function maxOf(values: (number | null)[]): number | null {
 }
 
 const isAsync = (s: ServiceView): boolean => s.workers.some((w) => w.model === 'async');
+/** Whether body reads and response writes hold the lane they run on (not on bjoern). */
+const ioHoldsLanes = (s: ServiceView): boolean => !IO_OFF_LANE_SERVERS.includes(s.server);
 
 /**
  * The share of runnable time the service's workers waited for a core (schedstat), over the
@@ -138,7 +140,7 @@ const slowClients: Rule = (view, t, l) => {
   const c = t.slow_clients;
   const out: Finding[] = [];
   for (const s of view.services) {
-    if (isAsync(s)) continue;
+    if (isAsync(s) || !ioHoldsLanes(s)) continue;
     const u = serviceUtilization(s);
     if (u === null || !l.atLeast(u.utilization, c.utilization_ratio)) continue;
     // Every request slow on its body (a share of request time, per request), or a few slow
@@ -269,7 +271,7 @@ const longBlockShort: Rule = (view, t, l) => {
     // Without a queue stamp, the lanes the long requests hold tell how often a short request
     // finds none free: Erlang B of their mean threads over the lanes. Lanes held by slow clients'
     // reads and writes are slow_clients', not this finding's.
-    const longThreads = s.long_threads === null ? null : Math.max(0, s.long_threads - (s.slow_io_threads ?? 0));
+    const longThreads = s.long_threads === null ? null : Math.max(0, s.long_threads - (ioHoldsLanes(s) ? (s.slow_io_threads ?? 0) : 0));
     const blocked = longThreads === null ? null : erlangB(longThreads, Math.round(u.capacity));
     const pressed =
       l.atLeast(u.utilization, c.utilization_ratio) ||
@@ -310,7 +312,8 @@ const blockingIo: Rule = (view, t, l) => {
     if (isAsync(s)) continue;
     const u = serviceUtilization(s);
     if (u === null || !l.atLeast(u.utilization, c.utilization_ratio)) continue;
-    if (!l.atMost(s.cpu_share, c.cpu_share_ratio_max) || !l.atMost(s.io_share, c.io_share_ratio_max)) continue;
+    // Reads and writes that do not hold a lane (bjoern) cannot be slow clients' lanes.
+    if (!l.atMost(s.cpu_share, c.cpu_share_ratio_max) || (ioHoldsLanes(s) && !l.atMost(s.io_share, c.io_share_ratio_max))) continue;
     // Threads waiting for a core also look busy with little CPU: that is cpu_saturated.
     const sched = serviceWaitShare(s);
     if (sched !== null && sched.runnable >= t.cpu_saturated.min_runnable_cores && sched.share >= t.cpu_saturated.sched_wait_share_ratio) continue;
@@ -328,7 +331,7 @@ const blockingIo: Rule = (view, t, l) => {
         ev('utilization', u.utilization, 'ratio'),
         ev('request_cpu_share', s.cpu_share, 'ratio'),
         ev('process_cpu_per_worker', cpuPerWorker, 'cores'),
-        ev('io_share', s.io_share, 'ratio'),
+        ev('io_share', s.io_share ?? 0, 'ratio'),
       ],
       advice: sync
         ? 'Waiting is cheap in threads: use a threaded worker (gunicorn gthread, uWSGI threads) with more threads, or an async worker (gevent); check the back end\'s latency too.'
@@ -346,24 +349,36 @@ const eventLoopBlocked: Rule = (view, t, l) => {
     // holds the loop at the least, whatever the host does.
     const cpus = s.workers.map((w) => w.cpu_cores).filter((v): v is number => v !== null);
     const cpuPerRequest = cpus.length > 0 && s.requests_per_second > 0 ? cpus.reduce((a, b) => a + b, 0) / s.requests_per_second : null;
+    const heavy = l.atLeast(cpuPerRequest, c.cpu_per_request_seconds);
     for (const w of s.workers) {
-      if (w.model !== 'async' || w.sampler_lag_count < 5) continue;
-      if (!l.atLeast(w.sampler_lag_p99_seconds, c.sampler_lag_p99_seconds)) continue;
+      if (w.model !== 'async') continue;
+      // Late wake-ups of the sampler: where it runs on the loop (greenlets) or shares the GIL.
       // A late wake-up while the worker's threads wait for a core is the host's (cpu_saturated),
       // unless the requests' own CPU holds the loop (then both are true).
       const waiting = w.sched_wait_share !== null && w.sched_wait_share >= t.cpu_saturated.sched_wait_share_ratio;
-      if (waiting && !l.atLeast(cpuPerRequest, c.cpu_per_request_seconds)) continue;
-      const evidence = [ev('sampler_lag_p99', w.sampler_lag_p99_seconds, 'seconds'), ev('sampler_lag_samples', w.sampler_lag_count, 'samples')];
+      const late = w.sampler_lag_count >= 5 && l.atLeast(w.sampler_lag_p99_seconds, c.sampler_lag_p99_seconds) && (!waiting || heavy);
+      // CPU-heavy requests on a loop that is busy most of the time (its runnable demand, run +
+      // wait, where schedstat is sent): a sampler on an OS thread of its own (uvicorn, meinheld)
+      // barely wakes late, and one on the loop (gevent) may send too few readings to judge.
+      const demand =
+        w.sched_run_cores !== null && w.sched_wait_share !== null && w.sched_wait_share < 1 ? w.sched_run_cores / (1 - w.sched_wait_share) : w.cpu_cores;
+      const busyLoop = heavy && l.atLeast(demand, c.loop_busy_cores_min);
+      if (!late && !busyLoop) continue;
+      const evidence: Evidence[] = [];
+      if (w.sampler_lag_p99_seconds !== null) evidence.push(ev('sampler_lag_p99', w.sampler_lag_p99_seconds, 'seconds'));
+      evidence.push(ev('sampler_lag_samples', w.sampler_lag_count, 'samples'));
       if (w.cpu_cores !== null) evidence.push(ev('process_cpu', w.cpu_cores, 'cores'));
       if (cpuPerRequest !== null) evidence.push(ev('cpu_per_request', cpuPerRequest, 'seconds'));
+      if (demand !== null) evidence.push(ev('loop_demand', demand, 'cores'));
       if (w.sched_wait_share !== null) evidence.push(ev('sched_wait_share', w.sched_wait_share, 'ratio'));
       out.push({
         id: 'event_loop_blocked',
         severity: 'warning',
         ...base(s, w),
-        summary:
-          `the ${w.worker_class || w.server} loop wakes up ${ms(w.sampler_lag_p99_seconds)} late (p99): code runs without yielding and every other request on this worker waits` +
-          (waiting && cpuPerRequest !== null ? ` (each request holds it for ${ms(cpuPerRequest)} of CPU)` : ''),
+        summary: late
+          ? `the ${w.worker_class || w.server} loop wakes up ${ms(w.sampler_lag_p99_seconds ?? 0)} late (p99): code runs without yielding and every other request on this worker waits` +
+            (waiting && cpuPerRequest !== null ? ` (each request holds it for ${ms(cpuPerRequest)} of CPU)` : '')
+          : `each request holds the ${w.worker_class || w.server} loop for ${ms(cpuPerRequest ?? 0)} of CPU while the loop is busy ${(demand ?? 0).toFixed(2)} cores: every other request on this worker waits`,
         evidence,
         advice:
           'Move CPU-bound work off the loop (a process pool or a sync/threaded worker pool for those endpoints), ' +

@@ -37,7 +37,7 @@ export interface Thresholds {
     blocked_share_ratio: number;
   };
   blocking_io: { utilization_ratio: number; cpu_share_ratio_max: number; process_cpu_cores_max: number; io_share_ratio_max: number };
-  event_loop_blocked: { sampler_lag_p99_seconds: number; cpu_per_request_seconds: number };
+  event_loop_blocked: { sampler_lag_p99_seconds: number; cpu_per_request_seconds: number; loop_busy_cores_min: number };
   stuck_requests: { oldest_request_age_seconds: number; critical_oldest_request_age_seconds: number };
   memory_growth: { bytes_per_second: number; growth_bytes: number };
   shim_drops: { dropped_records: number };

@@ -10,7 +10,17 @@ export type WorkerModel = 'sync' | 'threaded' | 'async';
 
 /** Worker classes whose requests share one thread (greenlets, an event loop). */
 export const ASYNC_WORKER_CLASSES: readonly string[] = ['gevent', 'eventlet', 'tornado', 'uvicorn', 'asgi', 'greenlet', 'async'];
-export const ASYNC_SERVERS: readonly string[] = ['meinheld', 'uvicorn'];
+/**
+ * Servers whose requests share one loop whatever the worker class. Not uvicorn: the ASGI shim
+ * says `asgi` itself, and a WSGI app under uvicorn runs on an adapter's threads (a2wsgi).
+ */
+export const ASYNC_SERVERS: readonly string[] = ['meinheld'];
+/**
+ * Servers whose body reads and response writes do not hold a lane: bjoern reads the whole
+ * request before calling the app and writes the response from its loop without blocking, so its
+ * write phase (which ends at close) overlaps the next requests' app time.
+ */
+export const IO_OFF_LANE_SERVERS: readonly string[] = ['bjoern'];
 
 export function workerModel(server: string, workerClass: string, capacity: number): WorkerModel {
   if (ASYNC_WORKER_CLASSES.includes(workerClass) || ASYNC_SERVERS.includes(server)) return 'async';

@@ -277,6 +277,58 @@ describe('long_requests_block_short without a queue stamp: the lanes long reques
   });
 });
 
+describe('event_loop_blocked from the CPU each request holds the loop for', () => {
+  // uvicorn's (and meinheld's) sampler is an OS thread of its own: a CPU-bound loop delays it
+  // by the GIL's switch interval only (the lab's uvicorn cpu cell: p99 11 ms).
+  const UVICORN = { server: 'uvicorn', worker_class: 'asgi', capacity_threads: 64, capacity_source: 'configured', cpu_attributable: false };
+  it('20 ms of CPU per request on a loop busy 0.9 cores, the sampler barely late: raised', () => {
+    const sim = new Simulation([{ resource: UVICORN }]);
+    for (let t = 0; t < 20; t++) {
+      sim.step(() => ({ busy: 10, cpu: 0.9, lagUs: 11_000, schedRunUs: 900_000, schedWaitUs: 50_000, rows: rows(40, { duration_us: 250_000, app_us: 249_900, write_us: 100, cpu_us: null }) }));
+    }
+    expect(sim.ids()).toContain('event_loop_blocked');
+    expect(sim.ids()).not.toContain('cpu_saturated');
+  });
+  it('many tiny requests keeping the loop as busy: nothing', () => {
+    const sim = new Simulation([{ resource: UVICORN }]);
+    for (let t = 0; t < 30; t++) sim.step(() => ({ busy: 4, cpu: 0.9, lagUs: 11_000, schedRunUs: 900_000, schedWaitUs: 50_000, rows: rows(5000, { ...QUICK, cpu_us: null }) }));
+    expect(sim.ids()).toEqual([]);
+  });
+  it('CPU-heavy requests now and then on an idle loop: nothing', () => {
+    const sim = new Simulation([{ resource: UVICORN }]);
+    for (let t = 0; t < 30; t++) sim.step(() => ({ busy: 0.1, cpu: 0.1, lagUs: 2_000, schedRunUs: 100_000, schedWaitUs: 1_000, rows: rows(4, { duration_us: 25_000, app_us: 24_900, write_us: 100, cpu_us: null }) }));
+    expect(sim.ids()).toEqual([]);
+  });
+});
+
+describe('a WSGI app under uvicorn through an adapter runs on threads', () => {
+  // uvicorn_wsgi_adapter: the WSGI shim inside a2wsgi's pool says server uvicorn, no worker
+  // class, 4 threads: threaded, not async (the lab's sleep and backend cells got nothing).
+  const ADAPTER = { server: 'uvicorn', worker_class: '', capacity_threads: 4, capacity_source: 'configured' };
+  it('100 ms sleeps keeping its 4 threads 95 % busy: blocking_io and capacity_exhausted', () => {
+    const sim = new Simulation([{ resource: ADAPTER }]);
+    for (let t = 0; t < 30; t++) sim.step(() => ({ busy: 3.8, cpu: 0.03, rows: rows(37, { duration_us: 102_000, app_us: 101_900, write_us: 100, cpu_us: 200 }) }));
+    expect(sim.ids()).toContain('blocking_io');
+    expect(sim.ids()).toContain('capacity_exhausted');
+  });
+});
+
+describe('bjoern: its reads and writes do not hold the lane', () => {
+  // bjoern reads the whole request before the app and writes from its loop: the write phase,
+  // which ends at close, overlaps the next requests (the lab's bjoern sleep cell: write mean
+  // 0.73 s for 100 ms sleeps).
+  const BJOERN = { server: 'bjoern', worker_class: '', capacity_threads: 1 };
+  it('100 ms sleeps with long overlapping write phases: blocking_io and capacity_exhausted, not slow_clients', () => {
+    const sim = new Simulation([{ resource: BJOERN }]);
+    for (let t = 0; t < 30; t++) {
+      sim.step(() => ({ busy: 0.97, cpu: 0.01, queued: 5, rows: rows(9, { duration_us: 830_000, app_us: 101_000, write_us: 726_000, cpu_us: 300 }) }));
+    }
+    expect(sim.ids()).toContain('blocking_io');
+    expect(sim.ids()).toContain('capacity_exhausted');
+    expect(sim.ids()).not.toContain('slow_clients');
+  });
+});
+
 describe('cpu_saturated needs real demand', () => {
   it('an idle worker whose rare wake-ups wait for a core is not called saturated', () => {
     const sim = new Simulation([{ resource: GTHREAD4 }]);

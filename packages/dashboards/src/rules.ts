@@ -46,7 +46,8 @@ export interface RuleGroup {
 
 /** Worker classes and servers whose requests share one thread (collector/src/diagnosis/view.ts). */
 export const ASYNC_WORKER_CLASSES = ['gevent', 'eventlet', 'tornado', 'uvicorn', 'asgi', 'greenlet', 'async'];
-export const ASYNC_SERVERS = ['meinheld', 'uvicorn'];
+/** As the collector's (collector/src/diagnosis/view.ts): not uvicorn, whose ASGI shim says `asgi` and whose WSGI adapters run threads. */
+export const ASYNC_SERVERS = ['meinheld'];
 
 const SVC = 'service_name, server';
 const WKR = 'service_name, server, worker';
