@@ -34,9 +34,6 @@ CASES = [d for d in ALL if d.name == "gunicorn-gthread"] + [
 def test_file_download_keeps_the_servers_fast_path(
         deployment: Deployment, collector: Collector, serve: Callable[..., Command],
         tmp_path: Path) -> None:
-    reason = deployment.unavailable_reason()
-    if reason:
-        pytest.skip(reason)
     logs = {shim: tmp_path / f"strace-{'shim' if shim else 'bare'}.log" for shim in (True, False)}
     servers = {shim: serve(deployment, collector.url, shim=shim, prefix=strace_prefix(logs[shim]))
                for shim in (True, False)}

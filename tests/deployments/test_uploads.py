@@ -20,9 +20,6 @@ UPLOAD_BYTES, UPLOADS = 2 * 1024 * 1024, 3
                          ids=lambda d: d.id)
 def test_upload_bytes_and_read_time_are_counted(
         deployment: Deployment, collector: Collector, serve: Callable[..., Any]) -> None:
-    reason = deployment.unavailable_reason()
-    if reason:
-        pytest.skip(reason)
     server = serve(deployment, collector.url)
     body = bytes(range(256)) * (UPLOAD_BYTES // 256)
     for _ in range(UPLOADS):
