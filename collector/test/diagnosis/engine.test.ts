@@ -280,7 +280,7 @@ describe('long_requests_block_short without a queue stamp: the lanes long reques
 describe('event_loop_blocked from the CPU each request holds the loop for', () => {
   // uvicorn's (and meinheld's) sampler is an OS thread of its own: a CPU-bound loop delays it
   // by the GIL's switch interval only (the lab's uvicorn cpu cell: p99 11 ms).
-  const UVICORN = { server: 'uvicorn', worker_class: 'asgi', capacity_threads: 64, capacity_source: 'configured', cpu_attributable: false };
+  const UVICORN = { server: 'uvicorn', worker_class: 'asgi', capacity_threads: 64, capacity_source: 'configured' as const, cpu_attributable: false };
   it('20 ms of CPU per request on a loop busy 0.9 cores, the sampler barely late: raised', () => {
     const sim = new Simulation([{ resource: UVICORN }]);
     for (let t = 0; t < 20; t++) {
@@ -304,7 +304,7 @@ describe('event_loop_blocked from the CPU each request holds the loop for', () =
 describe('a WSGI app under uvicorn through an adapter runs on threads', () => {
   // uvicorn_wsgi_adapter: the WSGI shim inside a2wsgi's pool says server uvicorn, no worker
   // class, 4 threads: threaded, not async (the lab's sleep and backend cells got nothing).
-  const ADAPTER = { server: 'uvicorn', worker_class: '', capacity_threads: 4, capacity_source: 'configured' };
+  const ADAPTER = { server: 'uvicorn', worker_class: '', capacity_threads: 4, capacity_source: 'configured' as const };
   it('100 ms sleeps keeping its 4 threads 95 % busy: blocking_io and capacity_exhausted', () => {
     const sim = new Simulation([{ resource: ADAPTER }]);
     for (let t = 0; t < 30; t++) sim.step(() => ({ busy: 3.8, cpu: 0.03, rows: rows(37, { duration_us: 102_000, app_us: 101_900, write_us: 100, cpu_us: 200 }) }));
