@@ -312,24 +312,27 @@ const blockingIo: Rule = (view, t, l) => {
     if (isAsync(s)) continue;
     const u = serviceUtilization(s);
     if (u === null || !l.atLeast(u.utilization, c.utilization_ratio)) continue;
-    // Reads and writes that do not hold a lane (bjoern) cannot be slow clients' lanes.
-    if (!l.atMost(s.cpu_share, c.cpu_share_ratio_max) || (ioHoldsLanes(s) && !l.atMost(s.io_share, c.io_share_ratio_max))) continue;
-    // Threads waiting for a core also look busy with little CPU: that is cpu_saturated.
-    const sched = serviceWaitShare(s);
-    if (sched !== null && sched.runnable >= t.cpu_saturated.min_runnable_cores && sched.share >= t.cpu_saturated.sched_wait_share_ratio) continue;
     const cpus = s.workers.map((w) => w.cpu_cores).filter((v): v is number => v !== null);
     if (cpus.length === 0) continue;
     const cpuPerWorker = cpus.reduce((a, b) => a + b, 0) / cpus.length;
+    // Where a request's CPU is not attributable (bjoern), the process CPU per busy thread stands
+    // in for the requests' CPU share: the same question, asked of the whole process.
+    const cpuShare = s.cpu_share ?? (u.busy > 0 ? cpus.reduce((a, b) => a + b, 0) / u.busy : null);
+    // Reads and writes that do not hold a lane (bjoern) cannot be slow clients' lanes.
+    if (!l.atMost(cpuShare, c.cpu_share_ratio_max) || (ioHoldsLanes(s) && !l.atMost(s.io_share, c.io_share_ratio_max))) continue;
+    // Threads waiting for a core also look busy with little CPU: that is cpu_saturated.
+    const sched = serviceWaitShare(s);
+    if (sched !== null && sched.runnable >= t.cpu_saturated.min_runnable_cores && sched.share >= t.cpu_saturated.sched_wait_share_ratio) continue;
     if (!l.atMost(cpuPerWorker, c.process_cpu_cores_max)) continue;
     const sync = s.workers.every((w) => w.model === 'sync');
     out.push({
       id: 'blocking_io',
       severity: u.utilization >= t.capacity_exhausted.utilization_ratio ? 'warning' : 'info',
       ...base(s),
-      summary: `${pct(u.utilization)} of threads are busy but requests spend only ${pct(s.cpu_share)} of their handler time on a CPU (${cpuPerWorker.toFixed(2)} cores per worker): they wait on I/O (a back end, a lock, sleep)`,
+      summary: `${pct(u.utilization)} of threads are busy but requests spend only ${pct(cpuShare)} of their ${s.cpu_share === null ? 'busy time (process CPU per busy thread)' : 'handler time'} on a CPU (${cpuPerWorker.toFixed(2)} cores per worker): they wait on I/O (a back end, a lock, sleep)`,
       evidence: [
         ev('utilization', u.utilization, 'ratio'),
-        ev('request_cpu_share', s.cpu_share, 'ratio'),
+        ev(s.cpu_share === null ? 'process_cpu_per_busy_thread' : 'request_cpu_share', cpuShare, 'ratio'),
         ev('process_cpu_per_worker', cpuPerWorker, 'cores'),
         ev('io_share', s.io_share ?? 0, 'ratio'),
       ],

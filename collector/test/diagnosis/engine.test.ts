@@ -327,6 +327,22 @@ describe('bjoern: its reads and writes do not hold the lane', () => {
     expect(sim.ids()).toContain('capacity_exhausted');
     expect(sim.ids()).not.toContain('slow_clients');
   });
+  it('the same without attributable request CPU (as bjoern sends it): the process CPU per busy thread stands in', () => {
+    const sim = new Simulation([{ resource: { ...BJOERN, cpu_attributable: false } }]);
+    for (let t = 0; t < 30; t++) {
+      sim.step(() => ({ busy: 0.97, cpu: 0.01, queued: 5, rows: rows(9, { duration_us: 830_000, app_us: 101_000, write_us: 726_000, cpu_us: null }) }));
+    }
+    expect(sim.ids()).toContain('blocking_io');
+    const f = sim.engine.report().findings.find((x) => x.id === 'blocking_io')!;
+    expect(f.evidence.map((e) => e.name)).toContain('process_cpu_per_busy_thread');
+  });
+  it('CPU-bound requests on bjoern (a busy thread on a core): not blocking_io', () => {
+    const sim = new Simulation([{ resource: { ...BJOERN, cpu_attributable: false } }]);
+    for (let t = 0; t < 30; t++) {
+      sim.step(() => ({ busy: 0.95, cpu: 0.9, queued: 5, rows: rows(40, { duration_us: 23_000, app_us: 22_000, write_us: 1_000, cpu_us: null }) }));
+    }
+    expect(sim.ids()).not.toContain('blocking_io');
+  });
 });
 
 describe('cpu_saturated needs real demand', () => {
