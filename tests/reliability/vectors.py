@@ -9,7 +9,11 @@ from typing import Any, Dict, List
 
 VECTORS = Path(__file__).resolve().parents[2] / "packages" / "protocol" / "vectors"
 _VALID: Dict[str, Any] = {p.stem: json.loads(p.read_text()) for p in sorted((VECTORS / "valid").glob("*.json"))}
-SCHEMA: Any = json.loads((VECTORS.parent / "schema" / "batch.v1.schema.json").read_text())
+# every protocol version the collector accepts, by number (a batch is valid against its own)
+SCHEMAS: Dict[int, Any] = {
+    version: json.loads((VECTORS.parent / "schema" / f"batch.v{version}.schema.json").read_text())
+    for version in (1, 2)
+}
 
 
 def valid_names() -> List[str]:
