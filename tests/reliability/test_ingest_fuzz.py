@@ -38,7 +38,7 @@ VALIDATORS = {version: jsonschema.Draft202012Validator(schema)
 def schema_valid_batch(batch: Any) -> bool:
     """Valid against the schema of the protocol version it names (1 and 2 are accepted)."""
     version = batch.get("protocol_version") if isinstance(batch, dict) else None
-    if not isinstance(version, (int, float)) or version != version or abs(version) == float("inf"):
+    if not isinstance(version, (int, float)) or not math.isfinite(version):
         return False
     validator = VALIDATORS.get(int(version)) if version == int(version) else None  # 2.0 is 2
     return validator is not None and bool(validator.is_valid(batch))
