@@ -24,7 +24,8 @@ def unavailable_reason(*extra_modules: str) -> str | None:
     return None
 
 
-def build(opts: LaunchOptions, worker_class: str, threads: int) -> Launch:
+def base_argv(opts: LaunchOptions, worker_class: str) -> List[str]:
+    """gunicorn's command line up to the worker class (every gunicorn mode starts so)."""
     argv: List[str] = [
         opts.python, "-m", "gunicorn",
         "--bind", f"{opts.host}:{opts.port}",
@@ -35,6 +36,11 @@ def build(opts: LaunchOptions, worker_class: str, threads: int) -> Launch:
     ]
     if _has_control_socket():
         argv.append("--no-control-socket")
+    return argv
+
+
+def build(opts: LaunchOptions, worker_class: str, threads: int) -> Launch:
+    argv = base_argv(opts, worker_class)
     if worker_class == "gthread":
         argv += ["--threads", str(threads)]
     elif worker_class == "gevent":

@@ -25,16 +25,7 @@ def unavailable_reason() -> str | None:
 def build(opts: LaunchOptions) -> Launch:
     capacity = opts.threads_or(64)
     app = "examples.app.asgi_instrumented:application" if opts.shim else "examples.app.asgi:application"
-    argv: List[str] = [
-        opts.python, "-m", "gunicorn",
-        "--bind", f"{opts.host}:{opts.port}",
-        "--workers", str(opts.workers_or(2)),
-        "--worker-class", WORKER_CLASS,
-        "--graceful-timeout", "5",
-        "--timeout", "60",
-    ]
-    if _gunicorn._has_control_socket():
-        argv.append("--no-control-socket")
+    argv: List[str] = _gunicorn.base_argv(opts, WORKER_CLASS)
     # No -c python:wsgiscope.gunicorn: that hook wraps a WSGI callable; the ASGI app is wrapped
     # in its module. An event loop has no thread pool, and UvicornWorker passes no concurrency
     # limit to uvicorn (gunicorn's --worker-connections is not used): the capacity is a nominal
