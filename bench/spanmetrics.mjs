@@ -9,7 +9,7 @@
 // batch from one of 4 services (one instance each), its spans spread over 5 routes x 3 statuses
 // x 2 methods (so 120 label sets in all, for both targets), durations log-uniform from 1 ms to
 // 2 s. 64 batches are encoded once up front (with protobufjs and the vendored protos in
-// collector/proto), so this process only paces and sends: `--rate` spans per second over
+// collector/vendor/opentelemetry-proto, loaded by the collector's otlp/proto), so this process only paces and sends: `--rate` spans per second over
 // loopback, 4 connections kept alive, at most 16 requests in flight. Every 10 s it reads the
 // target's CPU time (utime + stime from /proc/<pid>/stat) and RSS (VmRSS), and scrapes its
 // /metrics for the total request count, as a Prometheus would. At the end it waits for the
