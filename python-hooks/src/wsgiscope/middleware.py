@@ -39,13 +39,13 @@ unchanged, and a failure inside the shim's bookkeeping falls back to calling the
 from __future__ import annotations
 
 import contextlib
-import os
 import random
 import threading
 from threading import get_ident
-from typing import Any, Callable, Iterable, Iterator, Optional, Sized, cast
+from typing import Any, Callable, Iterable, Optional, Sized, cast
 
 from .agent import Agent
+from .body import TimedInput, file_bytes, needs_interception
 from .config import ROUTES_ALL, ROUTES_FRAMEWORK, ROUTES_OFF, Config
 from .frameworks import FRAMEWORK_ROUTE, instrument_app
 from .record import Record
@@ -56,55 +56,6 @@ MARK = "wsgiscope.middleware"  # environ key: the middleware measuring this requ
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 RouteGetter = Callable[[dict[str, Any]], Optional[str]]
-
-
-class _Input:
-    """Wraps ``wsgi.input``: time spent inside reads and bytes read count as the read phase."""
-
-    __slots__ = ("_perf", "_req", "_stream")  # the request keeps the first and last read moment
-
-    def __init__(self, stream: Any, req: _Request, perf: Callable[[], int]) -> None:
-        self._stream = stream
-        self._req = req
-        self._perf = perf
-
-    def _account(self, started_ns: int, size: int) -> None:
-        req = self._req
-        req.read_last = ended = self._perf()
-        if not req.read_first:
-            req.read_first = started_ns
-        req.read_ns += ended - started_ns
-        req.bytes_in += size
-
-    def read(self, *args: Any) -> bytes:
-        started = self._perf()
-        data: bytes = self._stream.read(*args)
-        self._account(started, len(data))
-        return data
-
-    def readline(self, *args: Any) -> bytes:
-        started = self._perf()
-        data: bytes = self._stream.readline(*args)
-        self._account(started, len(data))
-        return data
-
-    def readlines(self, *args: Any) -> list[bytes]:
-        started = self._perf()
-        lines: list[bytes] = self._stream.readlines(*args)
-        self._account(started, sum(len(line) for line in lines))
-        return lines
-
-    def __iter__(self) -> Iterator[bytes]:
-        return self
-
-    def __next__(self) -> bytes:
-        line = self.readline()
-        if not line:
-            raise StopIteration
-        return line
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
 
 
 class _Request:
@@ -144,7 +95,7 @@ class _Request:
         if (length and length != "0") or "HTTP_TRANSFER_ENCODING" in environ:
             stream = environ.get("wsgi.input")
             if stream is not None:
-                environ["wsgi.input"] = _Input(stream, self, mw.perf)
+                environ["wsgi.input"] = TimedInput(stream, self, mw.perf)
 
     # -- start_response and write() ----------------------------------------------------------
 
@@ -191,7 +142,7 @@ class _Request:
         if self.file_result is not None and self.file_result is result:  # through wrap_file
             self.inner_close = self.file_close
             self.file = True
-            self.bytes_out = _file_bytes(self.wrapped_file, self.headers)
+            self.bytes_out = file_bytes(self.wrapped_file, self.headers)
             return cast("Iterable[bytes]", result)  # the server's own: it keeps sendfile
         file_wrapper = self.environ.get("wsgi.file_wrapper")
         if file_wrapper is not None:
@@ -227,7 +178,7 @@ class _Request:
                 return False
             self.inner_close = original
         self.file = True
-        self.bytes_out = _file_bytes(result, self.headers)
+        self.bytes_out = file_bytes(result, self.headers)
         return True
 
     def __iter__(self) -> _Request:
@@ -329,25 +280,6 @@ class _SizedRequest(_Request):
         return len(self.body)
 
 
-def _file_bytes(result: Any, headers: Any) -> int:
-    for name, value in headers or ():
-        if name.lower() == "content-length" and str(value).strip().isdigit():
-            return int(value)
-    try:
-        filelike = getattr(result, "filelike", result)  # a wrapper, or the file (uWSGI)
-        size = os.fstat(filelike.fileno()).st_size
-        return max(0, size - int(filelike.tell()))
-    except Exception:
-        return 0
-
-
-def _needs_interception(file_wrapper: Any) -> bool:
-    """A wrapper class whose instances take no attribute and show no ``filelike``: its
-    ``close`` and its file are out of reach once it is built (bjoern's C type)."""
-    return (isinstance(file_wrapper, type) and not getattr(file_wrapper, "__dictoffset__", 1)
-            and not hasattr(file_wrapper, "filelike"))
-
-
 def _current_ident() -> int:
     return threading.get_ident()
 
@@ -409,7 +341,7 @@ class Middleware:
             if not agent.started:
                 agent.start(environ)
                 self.learn()
-                self.intercept_files = _needs_interception(environ.get("wsgi.file_wrapper"))
+                self.intercept_files = needs_interception(environ.get("wsgi.file_wrapper"))
             req = _Request(self, environ, start_response)
         except Exception:
             return self.app(environ, start_response)
