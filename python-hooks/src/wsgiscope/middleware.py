@@ -193,16 +193,13 @@ class _Request:
         try:
             block: bytes = next(self.it)
         except StopIteration:
-            self.gen_last = ended = perf()
-            self.gen_ns += ended - now
             raise
         except BaseException as exc:
-            self.gen_last = ended = perf()
-            self.gen_ns += ended - now
             self.error = type(exc).__name__
             raise
-        self.gen_last = ended = perf()
-        self.gen_ns += ended - now
+        finally:  # time inside the app's iterator, however it left: body generation
+            self.gen_last = ended = perf()
+            self.gen_ns += ended - now
         now = ended
         if block:
             self.bytes_out += len(block)
