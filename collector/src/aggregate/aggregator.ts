@@ -2,7 +2,7 @@
  * The aggregator: the Prometheus side's state. It subscribes to the worker registry: every
  * batch that is not a duplicate has its requests counted into histograms per service, and
  * every sample delta is added to that worker's counters. PURE: no I/O, no timers, no
- * prom-client. The exporter reads `requestSeries()` and `workers()` at scrape time; a worker
+ * formatting. The exporter reads `requestSeries()` and `workers()` at scrape time; a worker
  * the registry forgets is gone from `workers()` (and from /metrics) at once.
  *
  * @example

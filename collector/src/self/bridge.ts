@@ -1,6 +1,6 @@
 /**
- * Bridges the OpenTelemetry pull reader into prom-client families, so the self metrics are
- * formatted by the same registries as everything else. One `collect()` per scrape: the
+ * Bridges the OpenTelemetry pull reader into exposition families, so the self metrics are
+ * written into the same `/metrics` text as everything else. One `collect()` per scrape: the
  * families share a snapshot taken by `prepare()`.
  */
 import type { MetricData } from '@opentelemetry/sdk-metrics';
@@ -37,7 +37,7 @@ export class SelfMetricsBridge {
     this.snapshot = next;
   }
 
-  /** Fresh families for one registry. */
+  /** The families (they read the latest snapshot). */
   families(): Family[] {
     return SELF_METRICS.map(
       (spec) => new Family(spec.name, spec.help, spec.type, () => valuesOf(this.snapshot.get(spec.instrument))),

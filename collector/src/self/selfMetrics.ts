@@ -5,7 +5,7 @@
  * @example
  *   const self = new SelfMetrics({ registry, aggregator });
  *   self.batchAccepted(records); self.batchRejected('too_large');
- *   const families = selfFamilies(self); // bridged into the prom-client registries
+ *   const families = new SelfMetricsBridge(self).families(); // bridged into /metrics
  */
 import type { IntervalHistogram } from 'node:perf_hooks';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
