@@ -1,17 +1,25 @@
 """In-flight requests and busy threads of one worker process.
 
-design: all state sits behind ONE small lock taken twice per request (enter/leave), never
-across I/O. busy-thread-seconds is integrated exactly: at every enter and leave the
-accumulator grows by (threads busy until now) x (time since the last change). Timestamps come
-from the caller; if two threads race the lock out of clock order, the later one integrates a
-zero interval instead of a negative one. A "lane" is a small number per thread ident, handed
-out in order of first use (bounded: the table is cleared past ``max_lanes``).
+design: no lock on the request path. Each thread (or greenlet: whatever ``ident`` the
+middleware passes) has one entry, a tuple ``(requests in flight, busy since, busy ns before
+that, lane)``, which only that thread replaces (one dict store: atomic under the GIL), and
+each request is one key in the in-flight dict (one store, one pop). The flusher reads them:
+busy-thread-seconds is the sum over threads of their completed busy time plus, for a thread
+busy now, the time since it became busy, so it is exact at every change like an integral of
+"threads busy", at no cost per request beyond the two stores. A thread with two requests in
+flight at once counts once (busy while at least one is). The flusher never reports a smaller
+total than before (its clock reading may precede a thread's latest change by a few
+microseconds), so the counter is monotonic. A "lane" is a small number per ident, handed out in
+order of first use under a lock taken only then; past ``max_lanes`` idents (greenlet servers,
+a thread per connection) idle entries are retired into one total.
 """
 
 from __future__ import annotations
 
 import threading
 from typing import Hashable, NamedTuple
+
+_Entry = tuple[int, int, int, int]  # (in flight, busy since ns, busy ns before, lane)
 
 
 class OccupancySnapshot(NamedTuple):
@@ -22,7 +30,8 @@ class OccupancySnapshot(NamedTuple):
 
 
 class Occupancy:
-    __slots__ = ("_busy_ns", "_inflight", "_lanes", "_last_ns", "_lock", "_max_lanes", "_threads")
+    __slots__ = ("_inflight", "_last_busy_ns", "_lock", "_max_lanes", "_next_lane",
+                 "_retired_ns", "_threads")
 
     def __init__(self, now_ns: int = 0, max_lanes: int = 65536) -> None:
         self._max_lanes = max_lanes
@@ -30,60 +39,70 @@ class Occupancy:
 
     def reset(self, now_ns: int) -> None:
         """Forget everything (used after fork, where the parent's requests do not exist)."""
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # new lanes only
         self._inflight: dict[Hashable, int] = {}
-        self._threads: dict[int, int] = {}
-        self._lanes: dict[int, int] = {}
-        self._busy_ns = 0
-        self._last_ns = now_ns
+        self._threads: dict[int, _Entry] = {}
+        self._next_lane = 0
+        self._retired_ns = 0
+        self._last_busy_ns = 0
 
-    def _integrate(self, now_ns: int) -> None:
-        elapsed = now_ns - self._last_ns
-        if elapsed > 0:
-            self._busy_ns += len(self._threads) * elapsed
-            self._last_ns = now_ns
+    def _new_thread(self, ident: int) -> _Entry:
+        with self._lock:
+            threads = self._threads
+            if len(threads) >= self._max_lanes:
+                # retire idle entries (their owners are between requests, or gone)
+                for key, (count, _, busy, _) in list(threads.items()):
+                    if count == 0:
+                        del threads[key]
+                        self._retired_ns += busy
+                self._next_lane = max((e[3] for e in threads.values()), default=-1) + 1
+            entry = (0, 0, 0, self._next_lane)
+            self._next_lane += 1
+            threads[ident] = entry
+            return entry
 
     def enter(self, key: Hashable, ident: int, now_ns: int) -> int:
         """Count a request as started on thread ``ident``; return the thread's lane."""
-        with self._lock:
-            # _integrate, inlined: this runs twice per request
-            elapsed = now_ns - self._last_ns
-            if elapsed > 0:
-                self._busy_ns += len(self._threads) * elapsed
-                self._last_ns = now_ns
-            self._inflight[key] = now_ns
-            threads = self._threads
-            threads[ident] = threads.get(ident, 0) + 1
-            lanes = self._lanes
-            lane = lanes.get(ident)
-            if lane is None:
-                if len(lanes) >= self._max_lanes:
-                    lanes.clear()
-                lane = lanes[ident] = len(lanes)
-            return lane
+        threads = self._threads
+        entry = threads.get(ident) or self._new_thread(ident)
+        count, since, busy, lane = entry
+        threads[ident] = (1, now_ns, busy, lane) if count == 0 else (count + 1, since, busy, lane)
+        self._inflight[key] = now_ns
+        return lane
 
     def leave(self, key: Hashable, ident: int, now_ns: int) -> None:
         """Count the request ``key`` (entered on thread ``ident``) as finished."""
-        with self._lock:
-            elapsed = now_ns - self._last_ns
-            if elapsed > 0:
-                self._busy_ns += len(self._threads) * elapsed
-                self._last_ns = now_ns
-            if self._inflight.pop(key, None) is None:
-                return
-            left = self._threads.get(ident, 0) - 1
-            if left > 0:
-                self._threads[ident] = left
-            else:
-                self._threads.pop(ident, None)
+        if self._inflight.pop(key, None) is None:
+            return
+        threads = self._threads
+        entry = threads.get(ident)
+        if entry is None:
+            return
+        count, since, busy, lane = entry
+        if count == 1:
+            threads[ident] = (0, 0, busy + now_ns - since if now_ns > since else busy, lane)
+        elif count > 1:
+            threads[ident] = (count - 1, since, busy, lane)
 
     def snapshot(self, now_ns: int) -> OccupancySnapshot:
-        with self._lock:
-            self._integrate(now_ns)
-            oldest = min(self._inflight.values(), default=now_ns)
-            return OccupancySnapshot(
-                active_requests=len(self._inflight),
-                busy_threads=len(self._threads),
-                busy_thread_us=self._busy_ns // 1000,
-                oldest_request_age_us=max(0, now_ns - oldest) // 1000,
-            )
+        """Read by the flusher (any thread): consistent per thread, monotonic in total."""
+        entries = list(self._threads.values())  # one C call: atomic under the GIL
+        starts = list(self._inflight.values())
+        total = self._retired_ns
+        busy_threads = 0
+        for count, since, busy, _ in entries:
+            total += busy
+            if count > 0:
+                busy_threads += 1
+                if now_ns > since:
+                    total += now_ns - since
+        # never less than before: our clock read may precede a thread's latest change
+        total = max(total, self._last_busy_ns)
+        self._last_busy_ns = total
+        oldest = min(starts, default=now_ns)
+        return OccupancySnapshot(
+            active_requests=len(starts),
+            busy_threads=busy_threads,
+            busy_thread_us=total // 1000,
+            oldest_request_age_us=max(0, now_ns - oldest) // 1000,
+        )
