@@ -84,6 +84,56 @@ def test_app_time_excludes_body_reads_and_write_calls() -> None:
     assert_partition(rec)
 
 
+class ContainerResponse:
+    """Like Django's HttpResponse: iterates over a list it holds, and must be closed."""
+
+    def __init__(self, blocks: list[bytes]) -> None:
+        self.blocks, self.closed = blocks, 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.blocks)
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+@pytest.mark.parametrize("kind", ["list", "tuple", "container"])
+def test_a_body_that_exists_whole_is_written_from_the_app_return(kind: str) -> None:
+    """No generation to time: the server iterates the blocks itself; write time runs from
+    the app's return to close, the first byte is ready at the app's return."""
+    clock = FakeClock()
+    blocks = [b"first", b"", b"second"]
+    response = ContainerResponse(blocks)
+
+    def app(environ: Any, start_response: Any) -> Iterable[bytes]:
+        clock.advance(3)
+        start_response("200 OK", [])
+        bodies: dict[str, Iterable[bytes]] = {
+            "list": blocks, "tuple": tuple(blocks), "container": response}
+        return bodies[kind]
+
+    transport = FakeTransport()
+    mw = Middleware(app, make_agent(clock, transport))
+    result: Any = mw(make_environ(), lambda status, headers, exc_info=None: None)
+    if kind == "container":  # no len(): the server must not take it for a list
+        assert not hasattr(result, "__len__")
+    else:
+        assert len(result) == 3
+    body = b""
+    for block in result:
+        clock.advance(2)  # the server writing
+        body += block
+    assert body == b"firstsecond"
+    result.close()
+    result.close()
+    assert response.closed == (kind == "container")
+    assert mw.agent.flush(1.0)
+    rec = {k: v[0] for k, v in transport.bodies[-1]["requests"].items()}
+    assert (rec["app_us"], rec["gen_us"], rec["write_us"]) == (3_000, 0, 6_000)
+    assert (rec["first_byte_us"], rec["bytes_out"]) == (3_000, 11)
+    assert_partition(rec)
+
+
 def test_file_response_time_is_write_time() -> None:
     with tempfile.NamedTemporaryFile(delete=False) as handle:
         handle.write(b"f" * 3000)

@@ -42,7 +42,7 @@ import contextlib
 import random
 import threading
 from threading import get_ident
-from typing import Any, Callable, Iterable, Optional, Sized, cast
+from typing import Any, Callable, Iterable, Optional, cast
 
 from .agent import Agent
 from .body import TimedInput, file_bytes, needs_interception
@@ -154,14 +154,24 @@ class _Request:
             elif hasattr(result, "fileno") and self._hook_file(result):
                 return result  # uWSGI: the file itself, sent with sendfile
         try:
-            self.it = iter(result)
+            self.it = it = iter(result)
+            kind = type(result)
+            if kind is list or kind is tuple:
+                blocks: Any = result
+            elif type(it) in _SEQUENCE_ITERATORS:  # e.g. Django's HttpResponse: a list inside
+                blocks = list(it)
+                self.it = iter(blocks)
+            else:
+                return self
+            # the body exists already: no generation to time, the server writes it from here
+            self.bytes_out += sum(map(len, blocks))
+            self.file = True
+            self.body = blocks
+            self.__class__ = _SizedReadyRequest if blocks is result else _ReadyRequest
         except BaseException as exc:
             self.error = type(exc).__name__
             self.close()
             raise
-        if type(result) in (list, tuple):
-            self.body = cast("Sized", result)
-            self.__class__ = _SizedRequest
         return self
 
     def _hook_file(self, result: Any) -> bool:
@@ -239,14 +249,16 @@ class _Request:
             status = self.status
             if self.error is not None and not self.t_first:
                 status = 500  # headers were never sent: the server answers 500
-            if self.file:
-                self.write_ns = t_end - self.t_app
-                if self.bytes_out:
+            if self.file:  # handed over whole at the app's return (a file, or blocks)
+                self.write_ns += t_end - self.t_app
+                if self.bytes_out and not self.t_first:
                     self.t_first = self.t_app
             environ = self.environ
             route = None
             if mw.routes is not ROUTES_OFF:
-                route = framework_route(environ)
+                route = environ.get(FRAMEWORK_ROUTE)  # framework_route(), inlined
+                if route.__class__ is not str:
+                    route = None
                 if route is None and mw.routes is ROUTES_ALL:
                     route = mw.route(environ)
             queue = (environ.get("HTTP_X_REQUEST_START") or environ.get("HTTP_X_QUEUE_START")
@@ -268,13 +280,28 @@ class _Request:
             pass
 
 
-class _SizedRequest(_Request):
+class _ReadyRequest(_Request):
+    """A body that exists whole when the app returns (a list or tuple of blocks, or an object
+    iterating over one, like Django's ``HttpResponse``): the server iterates the blocks
+    directly, at C speed; like a file, its write time runs from the app's return to ``close``
+    and its first byte is ready at the app's return."""
+
+    __slots__ = ()
+
+    def __iter__(self) -> Any:
+        return self.it
+
+
+class _SizedReadyRequest(_ReadyRequest):
     """For list/tuple bodies: keeps ``len()`` so servers can still set Content-Length."""
 
     __slots__ = ()
 
     def __len__(self) -> int:
         return len(self.body)
+
+
+_SEQUENCE_ITERATORS: tuple[type, ...] = (type(iter([])), type(iter(())))
 
 
 def _current_ident() -> int:
