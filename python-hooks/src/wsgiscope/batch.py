@@ -46,24 +46,36 @@ def encode_requests(
     starts = [s if s > 0 else 0
               for s in [anchor_unix_us + (t0 - anchor_perf_ns) // 1000 for t0 in t0s]]
     durations = [(end - t0) // 1000 if end > t0 else 0 for t0, end in zip(t0s, t_ends)]
+    # Columns that are constant in most batches (no body, no error, no queue header, names and
+    # statuses in range) are checked in C (any, count, set) and built without a per-record step.
+    n = len(records)
     cols["start_unix_us"] = starts
-    cols["method"] = [m if 0 < len(m) <= 32 else "_OTHER" for m in methods]
-    cols["status"] = [s if 100 <= s <= 599 else 500 for s in statuses]
+    cols["method"] = (list(methods) if all(0 < len(m) <= 32 for m in set(methods))
+                      else [m if 0 < len(m) <= 32 else "_OTHER" for m in methods])
+    cols["status"] = (list(statuses) if all(100 <= s <= 599 for s in set(statuses))
+                      else [s if 100 <= s <= 599 else 500 for s in statuses])
     cols["duration_us"] = durations
-    cols["queue_us"] = [None if raw is None else queue_us(raw, start)
-                        for raw, start in zip(queue_raw, starts)]
-    cols["read_us"] = [ns // 1000 if ns > 0 else 0 for ns in read_ns]
-    cols["app_us"] = [_within(t - t0 - io, d)
-                      for d, t, t0, io in zip(durations, t_apps, t0s, app_io_ns)]
-    cols["gen_us"] = [_within(ns, d) for d, ns in zip(durations, gen_ns)]
+    cols["queue_us"] = ([None] * n if queue_raw.count(None) == n else
+                        [None if raw is None else queue_us(raw, start)
+                         for raw, start in zip(queue_raw, starts)])
+    cols["read_us"] = [ns // 1000 if ns > 0 else 0 for ns in read_ns] if any(read_ns) else [0] * n
+    if any(app_io_ns):
+        cols["app_us"] = [_within(t - t0 - io, d)
+                          for d, t, t0, io in zip(durations, t_apps, t0s, app_io_ns)]
+    else:
+        cols["app_us"] = [_within(t - t0, d) for d, t, t0 in zip(durations, t_apps, t0s)]
+    cols["gen_us"] = ([_within(ns, d) for d, ns in zip(durations, gen_ns)] if any(gen_ns)
+                      else [0] * n)
     cols["first_byte_us"] = [_within(t - t0, d) if t else None
                              for d, t, t0 in zip(durations, t_firsts, t0s)]
     cols["write_us"] = [ns // 1000 if ns > 0 else 0 for ns in write_ns]
     cols["cpu_us"] = [ns // 1000 if ns >= 0 else None for ns in cpu_ns]
-    cols["bytes_in"] = [n if n > 0 else 0 for n in bytes_in]
-    cols["bytes_out"] = [n if n > 0 else 0 for n in bytes_out]
-    cols["error"] = [None if e is None else e[:128] for e in errors]
-    cols["thread"] = [lane if lane < 1_000_000 else 1_000_000 for lane in lanes]
+    cols["bytes_in"] = [b if b > 0 else 0 for b in bytes_in] if any(bytes_in) else [0] * n
+    cols["bytes_out"] = [b if b > 0 else 0 for b in bytes_out]
+    cols["error"] = ([None] * n if errors.count(None) == n
+                     else [None if e is None else e[:128] for e in errors])
+    cols["thread"] = (list(lanes) if max(lanes) < 1_000_000
+                      else [lane if lane < 1_000_000 else 1_000_000 for lane in lanes])
     if any(r is not None for r in route_col):
         cols["route"] = [None if r is None else r[:256] for r in route_col]
     return cols
