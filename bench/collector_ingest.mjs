@@ -5,11 +5,13 @@
 // 1. in-process: decode (JSON.parse + schema validation + cross-field rules) and aggregate
 //    serialized batches, as the ingest route does, minus HTTP. Node runs this on one thread.
 // 2. over HTTP: a real collector process receives the same batches over loopback from this
-//    process (4 requests in flight); records / the collector process's CPU seconds (read from
-//    /proc) is its single-core ingest rate including express, gunzip-less JSON bodies and
-//    the response.
-// Batches rotate over 8 workers x 40 label sets (method x status), mimicking a busy server;
-// values are random so histogram bucket lookups are not all the same branch.
+//    process (4 requests in flight, 200 x --seconds batches per repeat after 200 of warm-up);
+//    records / the collector process's CPU seconds (read from /proc) is its single-core
+//    ingest rate including express, gunzip-less JSON bodies and the response.
+// Batches are protocol version 2 (the final protocol: gen_us, a route column, scheduler time and
+// listening sockets in the sample, two slow-request traces per batch) and rotate over 8 workers
+// x 40 label sets (5 route templates x 8 method/status pairs), mimicking a busy server; values
+// are random so histogram bucket lookups are not all the same branch.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -19,13 +21,15 @@ import { arg, built, median, root, seeded } from './_common.mjs';
 const { decodeBatch } = /** @type {typeof import('@wsgiscope/protocol')} */ (built('packages/protocol/dist/index.js'));
 const { Aggregator } = /** @type {typeof import('../collector/src/aggregate/aggregator.js')} */ (built('collector/dist/aggregate/aggregator.js'));
 const { WorkerRegistry } = /** @type {typeof import('../collector/src/workers/registry.js')} */ (built('collector/dist/workers/registry.js'));
+const { TraceStore } = /** @type {typeof import('../collector/src/traces/store.js')} */ (built('collector/dist/traces/store.js'));
 const BATCH = arg('batch', 2000);
 const SECONDS = arg('seconds', 3);
 const REPEATS = arg('repeats', 5);
 const WORKERS = 8;
 
-const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'HEAD'];
-const STATUSES = [200, 201, 204, 301, 304, 400, 404, 500];
+const ROUTES = ['/', '/api/items', '/api/items/{item_id}', '/api/users/{user_id}/orders', '/static/{path}'];
+/** @type {readonly (readonly [string, number])[]} */
+const PAIRS = [['GET', 200], ['GET', 304], ['GET', 404], ['GET', 500], ['POST', 201], ['POST', 400], ['PUT', 200], ['DELETE', 204]];
 const rand = seeded(42);
 
 /**
@@ -35,22 +39,25 @@ const rand = seeded(42);
  * @returns {string}
  */
 function makeBatch(worker, seq) {
-  /** @type {import('@wsgiscope/protocol').RequestColumns} */
+  /** @type {Required<import('@wsgiscope/protocol').RequestColumns>} */
   const cols = {
-    start_unix_us: [], method: [], status: [], duration_us: [], queue_us: [], read_us: [],
-    app_us: [], first_byte_us: [], write_us: [], cpu_us: [], bytes_in: [], bytes_out: [],
+    start_unix_us: [], method: [], route: [], status: [], duration_us: [], queue_us: [], read_us: [],
+    app_us: [], gen_us: [], first_byte_us: [], write_us: [], cpu_us: [], bytes_in: [], bytes_out: [],
     error: [], thread: [],
   };
   const t0 = 1767225600000000 + seq * 1000000;
   for (let i = 0; i < BATCH; i++) {
     const duration = Math.floor(rand() * rand() * 2_000_000) + 50;
     cols.start_unix_us.push(t0 + i * 100);
-    cols.method.push(METHODS[i % METHODS.length]);
-    cols.status.push(STATUSES[(i >> 2) % STATUSES.length]);
+    const set = (i >> 2) % 40; // runs of 4 records with the same labels
+    cols.method.push(PAIRS[set % 8][0]);
+    cols.route.push(ROUTES[set >> 3]);
+    cols.status.push(PAIRS[set % 8][1]);
     cols.duration_us.push(duration);
     cols.queue_us.push(i % 3 === 0 ? null : Math.floor(rand() * 5000));
     cols.read_us.push(Math.floor(rand() * 100));
-    cols.app_us.push(Math.floor(duration * 0.8));
+    cols.app_us.push(Math.floor(duration * 0.6));
+    cols.gen_us.push(Math.floor(duration * 0.2));
     cols.first_byte_us.push(Math.floor(duration * 0.85));
     cols.write_us.push(Math.floor(duration * 0.1));
     cols.cpu_us.push(Math.floor(duration * rand()));
@@ -60,12 +67,13 @@ function makeBatch(worker, seq) {
     cols.thread.push(i % 4);
   }
   return JSON.stringify({
-    protocol_version: 1,
+    protocol_version: 2,
     resource: {
       service_name: 'bench', server: 'gunicorn', server_version: '23.0.0', worker_class: 'gthread',
-      python_version: '3.11.7', shim_version: '0.1.0', host: 'bench', pid: 1000 + worker,
+      python_version: '3.11.7', shim_version: '0.2.0', host: 'bench', pid: 1000 + worker,
       worker: `bench:${1000 + worker}`, started_unix_us: 1767225600000000, capacity_threads: 4,
       capacity_processes: WORKERS, capacity_source: 'detected', cpu_attributable: true,
+      detected_capacity_threads: null,
     },
     seq,
     requests: cols,
@@ -73,15 +81,26 @@ function makeBatch(worker, seq) {
       time_unix_us: t0, active_requests: 2, busy_threads: 2, busy_thread_us: seq * 1000000,
       oldest_request_age_us: 1000, cpu_user_us: seq * 1000, cpu_system_us: seq * 100,
       rss_bytes: 50_000_000, os_threads: 6, gc_collections: seq, sampler_lag_us: [100, 200],
-      dropped_records: 0,
+      dropped_records: 0, sched_run_us: seq * 900, sched_wait_us: seq * 50, dropped_traces: 0,
+      listen: [{ address: '0.0.0.0:8000', queued: 1, limit: 2048 }],
     }],
+    traces: [0, BATCH >> 1].map((i) => {
+      const d = cols.duration_us[i];
+      return {
+        start_unix_us: cols.start_unix_us[i], duration_us: d, method: cols.method[i], route: cols.route[i],
+        status: cols.status[i], thread: cols.thread[i], reason: 'slow', error: cols.error[i],
+        traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+        phases: { queue: null, read_body: null, app: [0, d - 2, d - 2], generate: [d - 2, d - 1, 1], write: [d - 1, d, 1] },
+      };
+    }),
   });
 }
 
 
 function inProcess() {
   const registry = new WorkerRegistry({ workerExpiryMs: 3_600_000 });
-  new Aggregator(registry);
+  new Aggregator(registry, { routes: true });
+  new TraceStore(registry, { routes: true });
   const seqs = new Array(WORKERS).fill(0);
   const bodies = Array.from({ length: WORKERS }, (_, w) => Buffer.from(makeBatch(w, 0)));
   // Bodies are reused with seq 0 except the first of each worker: duplicates would skip
@@ -159,23 +178,31 @@ async function overHttp() {
   if (pid === undefined) throw new Error('the collector process did not start');
   const seqs = new Array(WORKERS).fill(0);
   const template = Array.from({ length: WORKERS }, (_, w) => makeBatch(w, 0));
+  let posted = 0;
+  /**
+   * POST `count` batches, 4 in flight; returns the collector's CPU seconds meanwhile. Bodies are
+   * made here (a new seq each), on this process's CPU, which is not the one measured.
+   * @param {number} count
+   */
+  const round = async (count) => {
+    const cpu0 = cpuSeconds(pid);
+    let left = count;
+    const lane = async () => {
+      while (left-- > 0) {
+        const w = posted++ % WORKERS;
+        await post(port, Buffer.from(template[w].replace(/"seq":\d+/, `"seq":${++seqs[w]}`)));
+      }
+    };
+    await Promise.all([lane(), lane(), lane(), lane()]);
+    return cpuSeconds(pid) - cpu0;
+  };
   const rates = [];
   try {
-    for (let r = 0; r < REPEATS; r++) {
-      // Pre-render bodies so this process's JSON work is not on the clock.
-      /** @type {Buffer[]} */
-      const bodies = [];
-      for (let i = 0; i < 200; i++) {
-        const w = i % WORKERS;
-        bodies.push(Buffer.from(template[w].replace(/"seq":\d+/, `"seq":${++seqs[w]}`)));
-      }
-      const cpu0 = cpuSeconds(pid);
-      let next = 0;
-      const lane = async () => { while (next < bodies.length) await post(port, bodies[next++]); };
-      await Promise.all([lane(), lane(), lane(), lane()]);
-      const cpu = cpuSeconds(pid) - cpu0;
-      rates.push((bodies.length * BATCH) / cpu);
-    }
+    await round(200); // warm-up (JIT), not counted
+    // 200 batches per --seconds: about a collector CPU-second per repeat at 1 M/s and 3 s, so
+    // the clock ticks of /proc (10 ms) stay a 1 % error.
+    const count = Math.max(50, Math.round(200 * SECONDS));
+    for (let r = 0; r < REPEATS; r++) rates.push((count * BATCH) / await round(count));
   } finally {
     child.kill('SIGTERM');
     keepAlive.destroy();

@@ -198,7 +198,8 @@ export function validateBatch(value: unknown): DecodeResult {
 
 /** Parse and validate a body (UTF-8 text or bytes). */
 export function decodeBatch(body: string | Uint8Array): DecodeResult {
-  const text = typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
+  // Decoded in place: Buffer.from(aUint8Array) would copy the whole body first.
+  const text = typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
   let value: unknown;
   try {
     value = JSON.parse(text) as unknown;
