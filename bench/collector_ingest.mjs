@@ -1,11 +1,11 @@
 // Collector ingest throughput, in request records per second on one core.
 //
-//     npm run build && node bench/collector_ingest.mjs [--batch 2000] [--seconds 3] [--repeats 5]
+//     npm run build && node bench/collector_ingest.mjs [--batch 2000] [--seconds 3] [--repeats 5] [--warmup 1000]
 //
 // 1. in-process: decode (JSON.parse + schema validation + cross-field rules) and aggregate
 //    serialized batches, as the ingest route does, minus HTTP. Node runs this on one thread.
 // 2. over HTTP: a real collector process receives the same batches over loopback from this
-//    process (4 requests in flight, 200 x --seconds batches per repeat after 200 of warm-up);
+//    process (4 requests in flight, 200 x --seconds batches per repeat after --warmup batches);
 //    records / the collector process's CPU seconds (read from /proc) is its single-core
 //    ingest rate including express, gunzip-less JSON bodies and the response.
 // Batches are protocol version 2 (the final protocol: gen_us, a route column, scheduler time and
@@ -25,6 +25,7 @@ const { TraceStore } = /** @type {typeof import('../collector/src/traces/store.j
 const BATCH = arg('batch', 2000);
 const SECONDS = arg('seconds', 3);
 const REPEATS = arg('repeats', 5);
+const WARMUP = arg('warmup', 1000);
 const WORKERS = 8;
 
 const ROUTES = ['/', '/api/items', '/api/items/{item_id}', '/api/users/{user_id}/orders', '/static/{path}'];
@@ -198,7 +199,7 @@ async function overHttp() {
   };
   const rates = [];
   try {
-    await round(200); // warm-up (JIT), not counted
+    await round(WARMUP); // warm-up, not counted: V8 tiers up per-request code (http, express) only after thousands of requests
     // 200 batches per --seconds: about a collector CPU-second per repeat at 1 M/s and 3 s, so
     // the clock ticks of /proc (10 ms) stay a 1 % error.
     const count = Math.max(50, Math.round(200 * SECONDS));
