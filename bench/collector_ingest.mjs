@@ -5,7 +5,7 @@
 // 1. in-process: decode (JSON.parse + schema validation + cross-field rules) and aggregate
 //    serialized batches, as the ingest route does, minus HTTP. Node runs this on one thread.
 // 2. over HTTP: a real collector process receives the same batches over loopback from this
-//    process (4 requests in flight, 200 x --seconds batches per repeat after --warmup batches);
+//    process (4 requests in flight, 400,000 x --seconds records per repeat after --warmup batches);
 //    records / the collector process's CPU seconds (read from /proc) is its single-core
 //    ingest rate including express, gunzip-less JSON bodies and the response.
 // Batches are protocol version 2 (the final protocol: gen_us, a route column, scheduler time and
@@ -200,9 +200,9 @@ async function overHttp() {
   const rates = [];
   try {
     await round(WARMUP); // warm-up, not counted: V8 tiers up per-request code (http, express) only after thousands of requests
-    // 200 batches per --seconds: about a collector CPU-second per repeat at 1 M/s and 3 s, so
-    // the clock ticks of /proc (10 ms) stay a 1 % error.
-    const count = Math.max(50, Math.round(200 * SECONDS));
+    // 400,000 records per --seconds: about a collector CPU-second per repeat at 1 M/s and 3 s,
+    // so the clock ticks of /proc (10 ms) stay a 1 % error, whatever the batch size.
+    const count = Math.max(50, Math.round(SECONDS * 400_000 / BATCH));
     for (let r = 0; r < REPEATS; r++) rates.push((count * BATCH) / await round(count));
   } finally {
     child.kill('SIGTERM');

@@ -71,7 +71,11 @@ export function ingestHandler(options: IngestOptions): (req: Request, res: Respo
       const result = ingestResult(options.registry.admit(decoded.batch).verdict, decoded.batch);
       if (result.duplicate) options.observer.batchDuplicate();
       else options.observer.batchAccepted(result.accepted);
-      res.status(202).json(result);
+      // Written directly: express's res.json would also hash the body for an ETag and check
+      // freshness, per batch, for an answer nobody caches.
+      const answer = JSON.stringify(result);
+      res.writeHead(202, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(answer) });
+      res.end(answer);
     } catch (err) {
       if (err instanceof IngestError) {
         req.resume();
