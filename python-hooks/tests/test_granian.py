@@ -11,6 +11,7 @@ from types import SimpleNamespace
 from typing import Any, Callable, Dict, List, Optional
 
 import pytest
+from support import FakeClock, FakeTransport, make_agent
 
 from wsgiscope.detect import ServerInfo
 from wsgiscope.granian import (
@@ -21,6 +22,7 @@ from wsgiscope.granian import (
     server_config,
     worker_args_threads,
 )
+from wsgiscope.middleware import Middleware
 
 GRANIAN = ["/venv/bin/granian"]
 ENVIRON = {"SERVER_SOFTWARE": "Granian"}
@@ -269,3 +271,48 @@ def test_broken_sources_leave_the_capacity_unknown_and_do_not_raise() -> None:
 def test_real_modules_outside_granian_say_not_granian() -> None:
     real = {"sys": sys, "os": os, "threading": threading, "multiprocessing": multiprocessing}
     assert detect_granian({"SERVER_SOFTWARE": "WSGIServer/0.2"}, real) is None
+
+
+# --- the response: Granian's list fast path -------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["list", "tuple", "generator"])
+def test_granian_keeps_its_list_fast_path(kind: str) -> None:
+    """Granian joins a ``list`` body and sends the bytes at once (Content-Length set for it);
+    anything else it streams block by block through a channel (chunked when the app set no
+    Content-Length) and closes. Under Granian the shim returns a list as it is, the request
+    already recorded (Granian neither iterates nor closes a list); other bodies are measured as
+    everywhere else."""
+    clock, transport = FakeClock(), FakeTransport()
+    blocks = [b"hello ", b"world"]
+
+    def app(environ: Any, start_response: Any) -> Any:
+        clock.advance(3)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        bodies = {"list": blocks, "tuple": tuple(blocks), "generator": iter(blocks)}
+        return bodies[kind]
+
+    info = ServerInfo("granian", "2.8.9", "wsgi", 3, 2, "detected")
+    mw = Middleware(app, make_agent(clock, transport, server_info=info))
+    result: Any = mw(dict(ENVIRON, REQUEST_METHOD="GET", PATH_INFO="/"),
+                     lambda status, headers, exc_info=None: None)
+    assert (result is blocks) == (kind == "list")
+    if kind != "list":
+        clock.advance(2)  # Granian iterating and sending
+        assert b"".join(result) == b"hello world"
+        result.close()
+    assert mw.agent.flush(1.0)
+    rec = {k: v[0] for k, v in transport.bodies[-1]["requests"].items()}
+    assert (rec["status"], rec["bytes_out"], rec["app_us"]) == (200, 11, 3_000)
+    assert rec["duration_us"] == (3_000 if kind == "list" else 5_000)
+    assert rec["first_byte_us"] == 3_000 or kind == "generator"
+
+
+def test_other_servers_get_the_shims_sized_list() -> None:
+    """Elsewhere a list body stays wrapped (measured up to close), keeping ``len()``."""
+    blocks = [b"hello"]
+    mw = Middleware(lambda environ, start_response: (start_response("200 OK", []), blocks)[1],
+                    make_agent(FakeClock(), FakeTransport()))
+    result: Any = mw({"REQUEST_METHOD": "GET"}, lambda status, headers, exc_info=None: None)
+    assert result is not blocks and len(result) == 1
+    result.close()

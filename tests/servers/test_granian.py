@@ -1,17 +1,20 @@
 """Granian --interface wsgi, the app wrapped in its module: workers and blocking threads detected
 from Granian's defaults, its flags and its GRANIAN_* variables; busy time against Granian's own
-metrics exporter."""
+metrics exporter; a list body keeps Granian's fast path (sent whole, with its length)."""
 
 from __future__ import annotations
 
+import http.client
+import sys
 import time
 import urllib.request
-from typing import List, Optional, Tuple
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
 
 import pytest
 from wsgiscope_harness.load import Request, run_load
 from wsgiscope_harness.metrics import Scrape, scrape
-from wsgiscope_harness.processes import Collector, ServerFactory, free_port
+from wsgiscope_harness.processes import Collector, Command, ServerFactory, free_port
 from wsgiscope_harness.waiting import poll_until, wait_for
 
 from .matrix import Case, check_case, count, distribution_version, skip_unless_available
@@ -118,3 +121,55 @@ def test_busy_time_agrees_with_granians_own_metrics(
     else:
         # sleeping threads leave the GIL free: both busy times agree as they are
         assert abs(ours_s - busy_theirs_s) <= 0.05 * busy_theirs_s, (ours_s, busy_theirs_s)
+
+
+# --- a list body: Granian joins it and sends it whole (Content-Length); any other iterable it
+# streams block by block through a channel, chunked when the app set no Content-Length. The shim
+# hands Granian the app's own list, so the response is framed as without the shim.
+
+LIST_APP = """import wsgiscope
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])  # no Content-Length
+    return [b"hello ", b"world"]
+application = wsgiscope.wrap(app, service_name="granian-list")
+"""
+
+
+def framing(port: int) -> Tuple[Optional[str], Optional[str], bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", "/")
+        answer = connection.getresponse()
+        body = answer.read()
+        return answer.getheader("content-length"), answer.getheader("transfer-encoding"), body
+    finally:
+        connection.close()
+
+
+def test_a_list_body_keeps_granians_fast_path(collector: Collector, tmp_path: Path) -> None:
+    skip_unless_available("granian_wsgi")
+    (tmp_path / "listapp.py").write_text(LIST_APP)
+    granian = str(Path(sys.executable).parent / "granian")
+    servers: Dict[bool, Command] = {}
+    try:
+        for shim in (True, False):
+            port = free_port()
+            env = {"WSGISCOPE_COLLECTOR_URL": collector.url}
+            if not shim:
+                env["WSGISCOPE_DISABLED"] = "true"
+            servers[shim] = Command(
+                f"granian-list{'' if shim else '-noshim'}",
+                [granian, "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+                 "--workers", "1", "listapp:application"],
+                port, tmp_path, cwd=tmp_path, env=env).start(timeout_s=60)
+        answers = {shim: [framing(server.port) for _ in range(3)]
+                   for shim, server in servers.items()}
+        counted = poll_until(lambda: scrape(collector.url), lambda s: count(s) >= 3, 20)
+    finally:
+        for server in servers.values():
+            server.stop()
+    assert answers[False] == [("11", None, b"hello world")] * 3  # Granian's own framing
+    assert answers[True] == answers[False]
+    assert count(counted) == 3
+    assert counted.total("http_server_response_body_size_bytes_sum",
+                         service_name="granian-list") == 33

@@ -28,6 +28,10 @@ too. For those we know the bytes (Content-Length, else file size minus position)
 the server spent sending (app return to close, reported as write time), but not when the first
 byte left.
 
+Granian sends a ``list`` body whole (joined, with its length) and streams anything else block
+by block (chunked without a Content-Length): under Granian a list is returned as it is and the
+request ends at the app's return (Granian neither iterates nor closes a list).
+
 A request that already passed through another wsgiscope middleware (the app wrapped twice, e.g.
 ``wrap()`` in ``wsgi.py`` and again around it) is measured by the outer one only: the outer
 marks the environ (``wsgiscope.middleware``), the inner passes the request straight through.
@@ -48,6 +52,7 @@ from .agent import Agent
 from .body import TimedInput, file_bytes, needs_interception
 from .config import ROUTES_ALL, ROUTES_FRAMEWORK, ROUTES_OFF, Config
 from .frameworks import FRAMEWORK_ROUTE, instrument_app
+from .granian import SOFTWARE as GRANIAN
 from .record import Record
 from .traces import capture
 
@@ -168,6 +173,12 @@ class _Request:
             self.file = True
             self.body = blocks
             self.__class__ = _SizedReadyRequest if blocks is result else _ReadyRequest
+            if kind is list and self.mw.joins_lists:
+                # Granian joins a list and sends the bytes from Rust (anything else is streamed
+                # block by block, chunked without a Content-Length); it neither iterates nor
+                # closes a list: the request ends here, and Granian keeps its fast path
+                self.close()
+                return result
         except BaseException as exc:
             self.error = type(exc).__name__
             self.close()
@@ -325,8 +336,8 @@ class Middleware:
     """The wrapped application. Build it with :func:`wrap`."""
 
     __slots__ = ("agent", "app", "buffer", "cpu_attributable", "ident", "intercept_files",
-                 "occupancy", "perf", "random", "route", "routes", "sample_ratio", "slow_ns",
-                 "thread_cpu")
+                 "joins_lists", "occupancy", "perf", "random", "route", "routes", "sample_ratio",
+                 "slow_ns", "thread_cpu")
 
     def __init__(self, app: WSGIApp, agent: Agent, route: Optional[RouteGetter] = None) -> None:
         self.app = app
@@ -351,6 +362,7 @@ class Middleware:
         """Adapt to the server: called again once the agent knows which server runs us."""
         info = self.agent.server_info
         self.cpu_attributable = info is None or info.cpu_attributable
+        self.joins_lists = info is not None and info.server == GRANIAN  # see respond()
         if info is not None and not info.cpu_attributable and (info.capacity_threads or 1) > 1:
             # greenlet workers (gevent, eventlet): the capacity is greenlets, so is a lane. Their
             # monkey-patching replaces threading.get_ident after we were imported: look it up
