@@ -126,5 +126,33 @@ def make_batch(
     return batch
 
 
+_dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+
+
+def _column_json(values: Any) -> str:
+    """One column as JSON. A constant column (no body, no error, no queue header: most of a
+    typical batch's read, generate, bytes-in, queue and error columns) is written as one value
+    repeated by ``str.join`` in C, ~5 ns a value instead of the encoder's 20-80."""
+    if isinstance(values, list) and len(values) > 1:
+        first = values[0]
+        kind = type(first)
+        if (kind is int or kind is str or first is None) and values.count(first) == len(values):
+            return "[" + ",".join([_dumps(first)] * len(values)) + "]"
+    return _dumps(values)
+
+
 def to_json(batch: dict[str, Any]) -> bytes:
-    return json.dumps(batch, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    """The batch as compact JSON: the same bytes as ``json.dumps(batch, separators=(",", ":"),
+    allow_nan=False)``, with the request columns written by :func:`_column_json`."""
+    requests = batch.get("requests")
+    if not isinstance(requests, dict):
+        return _dumps(batch).encode("utf-8")
+    parts = []
+    for key, value in batch.items():
+        if key == "requests":
+            text = "{" + ",".join(f"{_dumps(name)}:{_column_json(column)}"
+                                  for name, column in requests.items()) + "}"
+        else:
+            text = _dumps(value)
+        parts.append(f"{_dumps(key)}:{text}")
+    return ("{" + ",".join(parts) + "}").encode("utf-8")
