@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -90,3 +91,77 @@ def test_retry_after_is_kept_only_for_retryable_answers(
     finally:
         server.shutdown()
         server.server_close()
+
+
+class KeepAliveReceiver:
+    """An HTTP/1.1 receiver that counts connections; ``close_after`` answers without saying it
+    closes, then closes (like a server's idle keep-alive timeout)."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.batches = 0
+        self.close_after = False
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                receiver.connections += 1
+                super().setup()
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                receiver.batches += 1
+                self.send_response(202)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+                self.close_connection = receiver.close_after
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1/batches"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_one_connection_is_kept_alive_across_batches() -> None:
+    receiver = KeepAliveReceiver()
+    try:
+        transport = HttpTransport(receiver.url)
+        for _ in range(5):
+            assert transport.send(b"{}", 2.0) is Outcome.DELIVERED
+        assert (receiver.batches, receiver.connections, transport.connections) == (5, 1, 1)
+    finally:
+        receiver.close()
+
+
+def test_a_connection_closed_while_idle_is_replaced_and_the_batch_delivered() -> None:
+    receiver = KeepAliveReceiver()
+    receiver.close_after = True
+    try:
+        transport = HttpTransport(receiver.url)
+        assert transport.send(b"{}", 2.0) is Outcome.DELIVERED
+        time.sleep(0.2)  # the receiver has closed it by now
+        assert transport.send(b"{}", 2.0) is Outcome.DELIVERED
+        assert (receiver.batches, receiver.connections) == (2, 2)
+    finally:
+        receiver.close()
+
+
+def test_a_forked_child_opens_its_own_connection() -> None:
+    receiver = KeepAliveReceiver()
+    try:
+        transport = HttpTransport(receiver.url)
+        assert transport.send(b"{}", 2.0) is Outcome.DELIVERED
+        transport._pid = -1  # as seen from a child: the connection is its parent's
+        assert transport.send(b"{}", 2.0) is Outcome.DELIVERED
+        assert (receiver.batches, receiver.connections, transport.connections) == (2, 2, 2)
+    finally:
+        receiver.close()

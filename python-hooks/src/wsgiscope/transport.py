@@ -8,9 +8,11 @@ answer (seconds or an HTTP date, capped at :data:`MAX_RETRY_AFTER_S`) is kept in
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import gzip as gzip_module
 import http.client
+import os
 import time
 from email.utils import parsedate_to_datetime
 from typing import Optional, Protocol
@@ -56,7 +58,11 @@ def classify(status: int) -> Outcome:
 
 
 class HttpTransport:
-    """POSTs JSON batches with ``http.client``; a new connection per batch (one per second)."""
+    """POSTs JSON batches with ``http.client`` over one connection kept alive between batches
+    (a new TCP connection, with its handshake and teardown, cost a flush as much CPU as the
+    rest of an idle flush). A connection the collector closed while idle fails on reuse: the
+    batch is then sent once more on a new connection (the collector drops a batch it already
+    has, by worker and seq). A forked child never uses its parent's connection."""
 
     def __init__(self, url: str, token: Optional[str] = None, gzip: bool = False) -> None:
         parts = urlsplit(url)
@@ -71,24 +77,55 @@ class HttpTransport:
         self.retry_after_s: Optional[float] = None
         if gzip:
             self._headers["Content-Encoding"] = "gzip"
+        self._conn: Optional[http.client.HTTPConnection] = None
+        self._pid = 0
+        self.connections = 0  # opened so far (tests)
+
+    def _connect(self, timeout_s: float) -> tuple[http.client.HTTPConnection, bool]:
+        """The kept-alive connection (True) or a new one (False), with this send's timeout."""
+        conn = self._conn
+        if conn is not None and self._pid == os.getpid() and conn.sock is not None:
+            conn.sock.settimeout(timeout_s)
+            return conn, True
+        self._conn = None  # after fork the socket is the parent's: leave it alone
+        conn = (http.client.HTTPSConnection(self._host, self._port, timeout=timeout_s)
+                if self._https else
+                http.client.HTTPConnection(self._host, self._port, timeout=timeout_s))
+        self._conn, self._pid = conn, os.getpid()
+        self.connections += 1
+        return conn, False
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None and self._pid == os.getpid():
+            with contextlib.suppress(Exception):
+                conn.close()
 
     def send(self, body: bytes, timeout_s: float) -> Outcome:
         payload = gzip_module.compress(body, compresslevel=5) if self._gzip else body
-        conn: http.client.HTTPConnection
-        if self._https:
-            conn = http.client.HTTPSConnection(self._host, self._port, timeout=timeout_s)
-        else:
-            conn = http.client.HTTPConnection(self._host, self._port, timeout=timeout_s)
         self.retry_after_s = None
-        try:
-            conn.request("POST", self._path, body=payload, headers=self._headers)
-            response = conn.getresponse()
-            response.read()
+        deadline = time.monotonic() + timeout_s
+        for _attempt in range(2):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return Outcome.RETRY
+            try:
+                conn, reused = self._connect(remaining)
+            except Exception:
+                return Outcome.RETRY
+            try:
+                conn.request("POST", self._path, body=payload, headers=self._headers)
+                response = conn.getresponse()
+                response.read()
+            except Exception:
+                self._drop()
+                if reused:
+                    continue  # closed by the collector while idle: once more, on a new one
+                return Outcome.RETRY
+            if response.will_close:
+                self._drop()
             outcome = classify(response.status)
             if outcome is Outcome.RETRY:
                 self.retry_after_s = retry_after_s(response.getheader("Retry-After"))
             return outcome
-        except Exception:
-            return Outcome.RETRY
-        finally:
-            conn.close()
+        return Outcome.RETRY
