@@ -85,8 +85,10 @@ class Deployment:
             settings["WSGISCOPE_DISABLED"] = "true"
         if self.expect_server == "mod_wsgi":
             argv = mod_wsgi_as_root(argv + mod_wsgi_user_flags())
-        return Command(f"{self.id}{'' if shim else '-noshim'}", [*(prefix or []), *argv], port,
-                       tmp, cwd=project, env={**settings, **(env or {})})
+        command = Command(f"{self.id}{'' if shim else '-noshim'}", [*(prefix or []), *argv], port,
+                          tmp, cwd=project, env={**settings, **(env or {})})
+        command.term_group = bool(prefix)  # a tracer (strace) would block SIGTERM
+        return command
 
 
 def download_file() -> Path:

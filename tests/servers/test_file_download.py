@@ -37,10 +37,13 @@ def test_file_download_keeps_the_servers_fast_path(mode: str, sendfile: bool, co
             server = Server(mode, tmp_path, collector.url, workers=1, shim=shim,
                             env={"EXAMPLE_DOWNLOAD_FILE": str(path)})
             server.argv = [*strace_prefix(logs[shim]), *server.argv]
+            server.term_group = True  # strace -o blocks SIGTERM: the server must get it
             servers[shim] = server.start()
         result = compare({k: v for k, v in servers.items()}, logs, "/file", path.read_bytes())
+        check(mode, result, sendfile)
+        # while the servers run: their flushers deliver every record (stopping is not a flush)
+        counted = counted_bytes(collector.url, "e2e", result.downloads)
+        assert counted == result.downloads * DOWNLOAD_BYTES
     finally:
         for server in servers.values():
             server.stop()
-    check(mode, result, sendfile)
-    assert counted_bytes(collector.url, "e2e", result.downloads) == result.downloads * DOWNLOAD_BYTES

@@ -51,12 +51,19 @@ def log_tail(path: Path, lines: int = 40) -> str:
         return "(no log)"
 
 
-def stop_process_group(process: subprocess.Popen[bytes], timeout_s: float = 15.0) -> Optional[int]:
-    """SIGTERM the process; after ``timeout_s`` SIGKILL its whole group. Returns its exit code."""
+def stop_process_group(process: subprocess.Popen[bytes], timeout_s: float = 15.0, *,
+                       term_group: bool = False) -> Optional[int]:
+    """SIGTERM the process (its whole group with ``term_group``); after ``timeout_s`` SIGKILL
+    its whole group. Returns its exit code."""
     if process.poll() is None:
         try:
-            process.send_signal(signal.SIGTERM)
+            if term_group:
+                os.killpg(process.pid, signal.SIGTERM)
+            else:
+                process.send_signal(signal.SIGTERM)
             return process.wait(timeout=timeout_s)
+        except ProcessLookupError:
+            pass
         except subprocess.TimeoutExpired:
             pass
     with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -71,11 +78,14 @@ class Owned:
     """A process started in its own session: ``stop()`` ends its whole group (None when not running)."""
 
     process: Optional[subprocess.Popen[bytes]]
+    # SIGTERM the whole group, not only the process started: for a server run under a tracer
+    # (``strace -o FILE`` blocks fatal signals, so it would wait for the SIGKILL)
+    term_group = False
 
     def stop(self) -> Optional[int]:
         if self.process is None:
             return None
-        code = stop_process_group(self.process)
+        code = stop_process_group(self.process, term_group=self.term_group)
         self.process = None
         return code
 
