@@ -143,24 +143,25 @@ class _Request:
     def respond(self, result: Iterable[bytes]) -> Iterable[bytes]:
         self.t_app = self.mw.perf()
         self.app_io_ns = self.read_ns + self.write_ns  # made during the app call: not app time
-        self.inner_close = getattr(result, "close", None)
-        if self.file_result is not None and self.file_result is result:  # through wrap_file
-            self.inner_close = self.file_close
-            self.file = True
-            self.bytes_out = file_bytes(self.wrapped_file, self.headers)
-            return cast("Iterable[bytes]", result)  # the server's own: it keeps sendfile
-        file_wrapper = self.environ.get("wsgi.file_wrapper")
-        if file_wrapper is not None:
-            if isinstance(file_wrapper, type):
-                if type(result) is file_wrapper:
-                    if self._hook_file(result):
-                        return result  # the server's own object: it keeps its sendfile path
-                    self.mw.intercept_files = True  # from the next file response on
-            elif hasattr(result, "fileno") and self._hook_file(result):
-                return result  # uWSGI: the file itself, sent with sendfile
+        kind = type(result)
+        if kind is not list and kind is not tuple:  # a list is neither closable nor a file
+            self.inner_close = getattr(result, "close", None)
+            if self.file_result is not None and self.file_result is result:  # via wrap_file
+                self.inner_close = self.file_close
+                self.file = True
+                self.bytes_out = file_bytes(self.wrapped_file, self.headers)
+                return cast("Iterable[bytes]", result)  # the server's own: it keeps sendfile
+            file_wrapper = self.environ.get("wsgi.file_wrapper")
+            if file_wrapper is not None:
+                if isinstance(file_wrapper, type):
+                    if kind is file_wrapper:
+                        if self._hook_file(result):
+                            return result  # the server's own object: it keeps its sendfile path
+                        self.mw.intercept_files = True  # from the next file response on
+                elif hasattr(result, "fileno") and self._hook_file(result):
+                    return result  # uWSGI: the file itself, sent with sendfile
         try:
             self.it = it = iter(result)
-            kind = type(result)
             if kind is list or kind is tuple:
                 blocks: Any = result
             elif type(it) in _SEQUENCE_ITERATORS:  # e.g. Django's HttpResponse: a list inside
