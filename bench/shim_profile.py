@@ -95,14 +95,14 @@ def kind(tid: int, pid: int, comm: str) -> str:
 def bucket(stack: str) -> str:
     """The shim part a py-spy stack (outermost first, ';'-separated) is in.
 
-    On the flusher thread (its stack has ``_run`` of wsgiscope/agent.py), everything is the
+    On the flusher thread (its stack has ``run`` of wsgiscope/flusher.py), everything is the
     flusher's: the process sample (``sample``: occupancy snapshot, /proc reads, gc stats) or the
     rest (draining, encoding, JSON, HTTP, its loop). On request threads, only a shim frame at
     the leaf is the shim's (C calls such as clocks and locks show as their caller's line); the
     app and the server's ``start_response`` run below the middleware but are not the shim.
     """
     modules = re.findall(r"(\w+) \((?:[^;]*/)?wsgiscope/(\w+)\.py:\d+\)", stack)
-    if ("_run", "agent") in modules:
+    if ("run", "flusher") in modules or ("_run", "agent") in modules:  # (agent: before the split)
         if ("sample", "agent") in modules:
             return "flusher: process sample"
         return "flusher: drain, encode, JSON, HTTP, loop"
