@@ -64,6 +64,8 @@ class ThreadStat:
     wait_ns: int
     voluntary: int
     involuntary: int
+    user_ns: int = 0    # from /proc/PID/task/TID/stat (clock ticks: fine over a whole window)
+    system_ns: int = 0
 
 
 def thread_stats(pid: int) -> Dict[int, ThreadStat]:
@@ -77,12 +79,16 @@ def thread_stats(pid: int) -> Dict[int, ThreadStat]:
                 run_ns, wait_ns, _ = (int(x) for x in handle.read().split())
             with open(f"{base}/status") as handle:
                 status = handle.read()
+            with open(f"{base}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
         vol = re.search(r"^voluntary_ctxt_switches:\s+(\d+)", status, re.M)
         invol = re.search(r"^nonvoluntary_ctxt_switches:\s+(\d+)", status, re.M)
+        tick_ns = 1_000_000_000 // os.sysconf("SC_CLK_TCK")
         stats[int(tid)] = ThreadStat(comm, run_ns, wait_ns, int(vol.group(1)) if vol else 0,
-                                     int(invol.group(1)) if invol else 0)
+                                     int(invol.group(1)) if invol else 0,
+                                     int(fields[11]) * tick_ns, int(fields[12]) * tick_ns)
     return stats
 
 
@@ -171,6 +177,8 @@ def profile(setup: Setup, variant: Variant, args: argparse.Namespace, gc_path: P
         acc.wait_ns += end.wait_ns - start.wait_ns
         acc.voluntary += end.voluntary - start.voluntary
         acc.involuntary += end.involuntary - start.involuntary
+        acc.user_ns += end.user_ns - start.user_ns
+        acc.system_ns += end.system_ns - start.system_ns
     gc_stats: Dict[str, object] = {}
     if gc_path.exists():
         gc_stats = json.loads(gc_path.read_text())
@@ -226,7 +234,8 @@ def main() -> None:
     kinds = ["main", "request threads", "flusher"]
     rows: List[Tuple[str, str]] = []
     for k in kinds:
-        rows += [(f"CPU us, {k}", k), (f"runnable wait us, {k}", k),
+        rows += [(f"CPU us, {k}", k), (f"user CPU us, {k}", k), (f"system CPU us, {k}", k),
+                 (f"runnable wait us, {k}", k),
                  (f"voluntary switches, {k}", k), (f"involuntary switches, {k}", k)]
     for label, k in rows:
         cells = []
@@ -236,6 +245,7 @@ def main() -> None:
                 cells.append(f"{'-':>14}")
                 continue
             value = {"CPU": stat.run_ns / 1000, "runnable": stat.wait_ns / 1000,
+                     "user": stat.user_ns / 1000, "system": stat.system_ns / 1000,
                      "voluntary": stat.voluntary, "involuntary": stat.involuntary}[label.split()[0]]
             cells.append(f"{value / result.requests:>14.3f}")
         print(f"{label:<32}" + "".join(cells))
