@@ -268,9 +268,7 @@ class _Request:
             environ = self.environ
             route = None
             if mw.routes is not ROUTES_OFF:
-                route = environ.get(FRAMEWORK_ROUTE)  # framework_route(), inlined
-                if route.__class__ is not str:
-                    route = None
+                route = framework_route(environ)
                 if route is None and mw.routes is ROUTES_ALL:
                     route = mw.route(environ)
             queue = (environ.get("HTTP_X_REQUEST_START") or environ.get("HTTP_X_QUEUE_START")
