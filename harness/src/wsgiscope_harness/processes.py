@@ -62,9 +62,7 @@ def stop_process_group(process: subprocess.Popen[bytes], timeout_s: float = 15.0
             else:
                 process.send_signal(signal.SIGTERM)
             return process.wait(timeout=timeout_s)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
+        except (ProcessLookupError, subprocess.TimeoutExpired):
             pass
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
