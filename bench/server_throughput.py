@@ -32,8 +32,8 @@ Variants are ``bare`` (the app alone), ``shim`` (with wsgiscope, attached as lau
 ``ablate`` (the app wrapped by bench/apps/ablation.py, which can switch parts of the shim off),
 each optionally followed by ``:`` and comma-separated settings: ``NAME=VALUE`` is an environment
 variable of that variant's servers, ``app=MODULE:CALLABLE`` serves another app, and for
-``ablate`` a bare word is a part to switch off (``send``, ``flusher``, ``occupancy``). E.g.
-``shim:WSGISCOPE_CPU_TIME=false``, ``ablate`` (the whole shim), ``ablate:flusher,occupancy``.
+``ablate`` a bare word is a part to switch off (``send``, ``flusher``). E.g.
+``shim:WSGISCOPE_CPU_TIME=false``, ``ablate`` (the whole shim), ``ablate:send``.
 ``--shim-ref REF`` serves the shim from ``git archive REF python-hooks/src`` instead of the
 working tree (so a measurement can name the commit it measured while the tree changes), and a
 variant's own ``ref=REF`` does so for that variant only: ``--variant shim:ref=HEAD --variant shim``

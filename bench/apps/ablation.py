@@ -7,10 +7,11 @@ separated by ``+`` (or commas); empty or unset is the whole shim, as ``wrap()`` 
 - ``send``: the flusher thread runs on its schedule (sampler ticks, one flush a second) and
   drains the buffer, but drops the records: no encoding, no JSON, no HTTP, no process sample.
 - ``flusher``: no flusher thread and no inline flush; the buffer keeps only the last record
-  (the same Python append as the real buffer), so records die at once instead of living up to
-  a flush interval. The request threads do exactly their usual work and nothing else runs.
-- ``occupancy``: the occupancy's ``enter``/``leave`` are no-op methods (the calls stay; the lock,
-  the dicts and the integration go).
+  (the middleware's own inline append, into a one-slot deque), so records die at once instead
+  of living up to a flush interval. The request threads do exactly their usual work and nothing
+  else runs.
+- (``occupancy`` is gone: since the middleware updates its thread's entry inline, two dict
+  operations and no call, there is nothing left to switch off without editing the middleware.)
 - ``shim``: no shim at all (the app itself), e.g. to time its garbage collections.
 
 Per-request CPU clock reads are switched off with ``WSGISCOPE_CPU_TIME=false``, the sampler's
@@ -66,35 +67,6 @@ class _NoThread:
         pass
 
 
-class _NoOccupancy:
-    __slots__ = ()
-
-    def enter(self, key: Any, ident: int, now_ns: int) -> int:
-        return 0
-
-    def leave(self, key: Any, ident: int, now_ns: int) -> None:
-        return None
-
-
-class _LastRecordOnly:
-    """The real buffer's append, word for word, into a deque that keeps one record."""
-
-    def __init__(self, limit: int) -> None:
-        items: deque[Any] = deque(maxlen=1)
-        push = items.append
-
-        def append(record: Any) -> None:
-            if len(items) < limit:
-                push(record)
-            else:
-                self.count_dropped(1)
-
-        self.append = append
-
-    def count_dropped(self, records: int) -> None:
-        pass
-
-
 def build(ablate: List[str]) -> Middleware:
     config = Config.load(disabled=False)
     flusher = "flusher" in ablate
@@ -107,15 +79,13 @@ def build(ablate: List[str]) -> Middleware:
             agent.inline_check_ns = now_ns + interval_ns
 
         agent.inline_check = no_inline_flush  # type: ignore[method-assign]
-        middleware.buffer = _LastRecordOnly(config.max_buffer_records)  # type: ignore[assignment]
+        middleware.records = deque(maxlen=1)
     if "send" in ablate:
         def drop_records(timeout_s: float) -> bool:
             agent.buffer.drain(config.max_buffer_records)
             return True
 
         agent._flush_locked = drop_records  # type: ignore[method-assign]
-    if "occupancy" in ablate:
-        middleware.occupancy = _NoOccupancy()  # type: ignore[assignment]
     return middleware
 
 
@@ -143,7 +113,7 @@ def record_gc_time(path: str) -> None:
 
 
 _ablate = [part.strip() for part in re.split(r"[+,]", os.environ.get("BENCH_ABLATE", "")) if part.strip()]
-_unknown = set(_ablate) - {"send", "flusher", "occupancy", "shim"}
+_unknown = set(_ablate) - {"send", "flusher", "shim"}
 if _unknown:
     raise SystemExit(f"BENCH_ABLATE: unknown parts {sorted(_unknown)}")
 _gc_stats: Optional[str] = os.environ.get("BENCH_GC_STATS")

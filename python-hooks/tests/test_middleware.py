@@ -16,6 +16,7 @@ import pytest
 from support import FakeClock, FakeTransport, call, make_agent, make_environ
 
 import wsgiscope
+from wsgiscope import middleware
 from wsgiscope.middleware import Middleware
 
 
@@ -336,12 +337,62 @@ def test_cpu_time_off_reports_no_cpu_and_never_reads_the_thread_clock() -> None:
 
 def test_shim_failure_falls_back_to_the_bare_app() -> None:
     class BrokenOccupancy:
-        def enter(self, *args: Any) -> int:
+        def new_thread(self, *args: Any) -> Any:  # the request path's call for a new thread
             raise RuntimeError("shim bug")
 
     mw, _, _ = instrumented(fixtureapps.hello)
     mw.occupancy = BrokenOccupancy()  # type: ignore[assignment]
     assert call(mw).body == b"Hello, world!"
+
+
+def test_a_list_body_closed_twice_is_recorded_once() -> None:
+    mw, _, transport = instrumented(fixtureapps.hello)
+    result = mw(make_environ(), lambda status, headers, exc_info=None: None)
+    assert b"".join(result) == b"Hello, world!"
+    result.close()  # type: ignore[attr-defined]
+    result.close()  # type: ignore[attr-defined]
+    assert columns(mw, transport)["bytes_out"] == [13]
+    assert mw.agent.occupancy.snapshot(0).active_requests == 0
+
+
+def test_start_response_takes_the_specs_keyword_arguments() -> None:
+    seen: list[Any] = []
+
+    def app(environ: Any, start_response: Any) -> Iterable[bytes]:
+        start_response(status="201 Created", response_headers=[("X-A", "1")])
+        try:
+            raise KeyError("k")
+        except KeyError:
+            start_response("503 Busy", [], exc_info=sys.exc_info())
+        return [b"x"]
+
+    mw, _, transport = instrumented(app)
+    result = mw(make_environ(), lambda *args: seen.append(args))
+    result.close()  # type: ignore[attr-defined]
+    assert [args[0] for args in seen] == ["201 Created", "503 Busy"]
+    assert len(seen[0]) == 2 and seen[1][2][0] is KeyError  # exc_info passed on as given
+    assert columns(mw, transport)["status"] == [503]
+
+
+@pytest.mark.parametrize(("status", "expected"), [
+    ("200 OK", 200), ("404 Nope", 404), ("abc", 500), ("", 500), (None, 500), (["200"], 500),
+    (b"204 No", 204),
+])
+def test_any_status_line_gives_a_code_and_never_an_exception(status: Any, expected: int) -> None:
+    def app(environ: Any, start_response: Any) -> Iterable[bytes]:
+        start_response(status, [])
+        return [b""]
+
+    for _ in range(2):  # the second time through the cache of status lines
+        mw, _, transport = instrumented(app)
+        mw(make_environ(), lambda *args: None).close()  # type: ignore[attr-defined]
+        assert columns(mw, transport)["status"] == [expected]
+
+
+def test_the_cache_of_status_lines_is_bounded() -> None:
+    for code in range(2000):
+        middleware._status_code(f"{200 + code % 300} Reason {code}")
+    assert len(middleware._STATUS_CODES) <= 1024
 
 
 def test_disabled_returns_the_app_untouched() -> None:

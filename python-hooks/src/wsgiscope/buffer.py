@@ -6,7 +6,8 @@ before appending without a lock, so under a race the buffer can exceed ``max_rec
 most one record per thread finishing a request at that instant: still bounded. When full, a
 record is dropped and counted (under a lock taken only on that rare path). ``dropped`` is
 cumulative for the worker instance and also counts records of batches the collector refused
-for good.
+for good. The WSGI middleware makes :meth:`append`'s check and append inline on :attr:`items`
+(the deque lives as long as the buffer; ``reset`` empties it); the ASGI middleware calls it.
 """
 
 from __future__ import annotations
@@ -19,17 +20,19 @@ T = TypeVar("T")
 
 
 class RecordBuffer(Generic[T]):
-    __slots__ = ("_dropped", "_items", "_lock", "append", "max_records")
+    __slots__ = ("_dropped", "_lock", "append", "items", "max_records")
 
     def __init__(self, max_records: int) -> None:
         self.max_records = max_records
+        # the middleware appends inline (as ``append`` does): the deque lives as long as we do
+        self.items: deque[T] = deque()
         self.reset()
 
     def reset(self) -> None:
         self._lock = threading.Lock()
-        self._items: deque[T] = deque()
+        self.items.clear()
         self._dropped = 0
-        items = self._items
+        items = self.items
         limit = self.max_records
         push = items.append
 
@@ -43,7 +46,7 @@ class RecordBuffer(Generic[T]):
 
     def drain(self, limit: int) -> list[T]:
         """Remove and return up to ``limit`` of the oldest records (flusher thread only)."""
-        items = self._items
+        items = self.items
         pop = items.popleft
         return [pop() for _ in range(min(limit, len(items)))]
 
@@ -56,4 +59,4 @@ class RecordBuffer(Generic[T]):
         return self._dropped
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self.items)

@@ -1,10 +1,13 @@
 """The WSGI middleware: measures every request's phases without changing its behaviour.
 
 design: one ``_Request`` object per request is at once the ``start_response`` handed to the
-app, the response iterable handed to the server, and the record builder, so a request costs
-one object (plus a ``wsgi.input`` wrapper when there is a body). The request ends when the
-server calls ``close()`` on what we returned, which calls the app iterable's ``close()``
-exactly once. The phases partition the request: read time is spent inside ``wsgi.input``
+app (its bound method), the response iterable handed to the server, and the record builder, so
+a request costs one object (plus a ``wsgi.input`` wrapper when there is a body). The request
+path makes few Python calls: it updates the occupancy (:mod:`wsgiscope.occupancy`: two dict
+operations) and appends its record to the buffer inline, and a list body's ``close`` is the
+recording itself; each call saved is 40-100 ns, measured (docs/benchmarks.md). The request
+ends when the server calls ``close()`` on what we returned, which calls the app iterable's
+``close()`` exactly once. The phases partition the request: read time is spent inside ``wsgi.input``
 reads, write time is the time we are suspended between handing a block to the server and being
 asked for the next one (or closed), plus time inside ``write()``; generation time is spent
 inside the app iterable's ``__next__`` (the body being produced); app time is the app call
@@ -67,7 +70,7 @@ class _Request:
     __slots__ = (
         "app_io_ns", "body", "bytes_in", "bytes_out", "closed", "cpu0", "environ", "error", "file",
         "file_close", "file_result", "gen_last", "gen_ns", "headers", "ident", "inner_close", "it",
-        "lane", "mw", "read_first", "read_last", "read_ns", "server_file_wrapper",
+        "lane", "mw", "read_first", "read_last", "read_ns", "recorded", "server_file_wrapper",
         "server_start_response", "server_write", "status", "t0", "t_app", "t_first", "wrapped_file",
         "write_ns", "yield_ns",
     )
@@ -83,13 +86,17 @@ class _Request:
         self.t_first = self.yield_ns = self.t_app = self.read_first = self.read_last = 0
         self.app_io_ns = self.gen_last = 0
         self.file_result: Any = None
-        self.closed = self.file = False
+        self.closed = self.file = self.recorded = False
         self.inner_close: Optional[Callable[[], Any]] = None
         self.headers: Any = None
         self.ident = ident = mw.ident()
         self.t0 = t0 = mw.perf()
         self.cpu0 = mw.thread_cpu() if mw.cpu_attributable else -1
-        self.lane = mw.occupancy.enter(self, ident, t0)
+        # Occupancy.enter, inline: this thread's entry, replaced by this thread only
+        threads = mw.threads
+        count, since, busy, lane = threads.get(ident) or mw.occupancy.new_thread(ident)
+        threads[ident] = (1, t0, busy, lane) if count == 0 else (count + 1, since, busy, lane)
+        self.lane = lane
         environ[MARK] = mw
         if mw.intercept_files:
             fw = environ.get("wsgi.file_wrapper")
@@ -104,13 +111,19 @@ class _Request:
 
     # -- start_response and write() ----------------------------------------------------------
 
-    def __call__(self, *args: Any) -> Callable[[bytes], Any]:
-        self.server_write = self.server_start_response(*args)
+    def start_response(self, status: str, response_headers: Any,
+                       exc_info: Any = None) -> Callable[[bytes], Any]:
+        """The ``start_response`` the app calls (a bound method: cheaper to call than the
+        instance itself). The server's is called with what the app gave."""
+        if exc_info is None:
+            self.server_write = self.server_start_response(status, response_headers)
+        else:
+            self.server_write = self.server_start_response(status, response_headers, exc_info)
         try:
-            self.status = int(args[0][:3])
-        except (TypeError, ValueError, IndexError):
-            self.status = 500
-        self.headers = args[1] if len(args) > 1 else None
+            self.status = _STATUS_CODES[status]
+        except (KeyError, TypeError):
+            self.status = _status_code(status)
+        self.headers = response_headers
         return self.write
 
     def write(self, data: bytes) -> Any:
@@ -248,7 +261,10 @@ class _Request:
             self.finish()
 
     def finish(self) -> None:
-        """Record the request. Never raises."""
+        """Record the request, once. Never raises."""
+        if self.recorded:
+            return
+        self.recorded = True
         try:
             mw = self.mw
             t_end = mw.perf()
@@ -257,7 +273,15 @@ class _Request:
             cpu = -1
             if self.cpu0 >= 0 and mw.ident() == self.ident:
                 cpu = mw.thread_cpu() - self.cpu0
-            mw.occupancy.leave(self, self.ident, t_end)
+            threads = mw.threads  # Occupancy.leave, inline
+            ident = self.ident
+            entry = threads.get(ident)
+            if entry is not None:
+                count, since, busy, lane = entry
+                if count == 1:
+                    threads[ident] = (0, 0, busy + t_end - since if t_end > since else busy, lane)
+                elif count > 1:
+                    threads[ident] = (count - 1, since, busy, lane)
             status = self.status
             if self.error is not None and not self.t_first:
                 status = 500  # headers were never sent: the server answers 500
@@ -268,9 +292,11 @@ class _Request:
             environ = self.environ
             route = None
             if mw.routes is not ROUTES_OFF:
-                route = framework_route(environ)
-                if route is None and mw.routes is ROUTES_ALL:
-                    route = mw.route(environ)
+                # the framework's route template (Django's resolved route, Flask's url_rule),
+                # put there by our hook on the app (wsgiscope.frameworks.instrument_app)
+                route = environ.get(FRAMEWORK_ROUTE)
+                if not isinstance(route, str):
+                    route = mw.route(environ) if mw.routes is ROUTES_ALL else None
             queue = (environ.get("HTTP_X_REQUEST_START") or environ.get("HTTP_X_QUEUE_START")
                      or environ.get("mod_wsgi.request_start"))
             record: Record = (
@@ -278,7 +304,11 @@ class _Request:
                 self.t_first, t_end, self.read_ns, self.write_ns, cpu, self.bytes_in,
                 self.bytes_out, self.error, self.lane, queue, self.app_io_ns, self.gen_ns,
             )
-            mw.buffer.append(record)
+            records = mw.records  # RecordBuffer.append, inline
+            if len(records) < mw.max_records:
+                records.append(record)
+            else:
+                mw.buffer.count_dropped(1)
             if (t_end - self.t0 >= mw.slow_ns > 0
                     or (mw.sample_ratio and mw.random() < mw.sample_ratio)):
                 capture(mw.agent, self, t_end, route, status, queue,
@@ -303,15 +333,31 @@ class _ReadyRequest(_Request):
 
 
 class _SizedReadyRequest(_ReadyRequest):
-    """For list/tuple bodies: keeps ``len()`` so servers can still set Content-Length."""
+    """For list/tuple bodies: keeps ``len()`` so servers can still set Content-Length. A list
+    has no ``close`` and the server never suspends us between its blocks: closing is recording."""
 
     __slots__ = ()
 
     def __len__(self) -> int:
         return len(self.body)
 
+    close = _Request.finish
+
 
 _SEQUENCE_ITERATORS: tuple[type, ...] = (type(iter([])), type(iter(())))
+
+_STATUS_CODES: dict[str, int] = {}  # status line -> code, for the lines apps send (bounded)
+
+
+def _status_code(status: Any) -> int:
+    """The code of a status line (500 if it has none), remembered for the next time."""
+    try:
+        code = int(status[:3])
+    except (TypeError, ValueError, IndexError):
+        return 500
+    if len(_STATUS_CODES) < 1024 and isinstance(status, str):
+        _STATUS_CODES[status] = code
+    return code
 
 
 def _current_ident() -> int:
@@ -323,28 +369,25 @@ def _default_route(environ: dict[str, Any]) -> Optional[str]:
     return route if isinstance(route, str) else None
 
 
-def framework_route(environ: dict[str, Any]) -> Optional[str]:
-    """The route template from the framework's own route table (Django's resolved route,
-    Flask's ``url_rule``), put in the environ by our hook on the app
-    (:func:`wsgiscope.frameworks.instrument_app`). Bounded by the app's URL table."""
-    route = environ.get(FRAMEWORK_ROUTE)
-    return route if isinstance(route, str) else None
-
-
 class Middleware:
     """The wrapped application. Build it with :func:`wrap`."""
 
     __slots__ = ("agent", "app", "buffer", "cpu_attributable", "ident", "intercept_files",
-                 "joins_lists", "occupancy", "perf", "random", "route", "routes", "sample_ratio",
-                 "slow_ns", "thread_cpu")
+                 "joins_lists", "max_records", "occupancy", "perf", "random", "records", "route",
+                 "routes", "sample_ratio", "slow_ns", "thread_cpu", "threads")
 
     def __init__(self, app: WSGIApp, agent: Agent, route: Optional[RouteGetter] = None) -> None:
         self.app = app
         self.agent = agent
         self.perf = agent.clock.perf_ns
         self.thread_cpu = agent.clock.thread_cpu_ns
+        # the request path updates the occupancy and appends to the buffer inline (a method
+        # call each would cost more than the work): their containers outlive Agent resets
         self.occupancy = agent.occupancy
+        self.threads = agent.occupancy.threads
         self.buffer = agent.buffer
+        self.records = agent.buffer.items
+        self.max_records = agent.buffer.max_records
         config = agent.config
         # the module's constants, so the request path compares by identity
         self.routes = {ROUTES_ALL: ROUTES_ALL, ROUTES_OFF: ROUTES_OFF}.get(config.routes,
@@ -381,7 +424,7 @@ class Middleware:
         except Exception:
             return self.app(environ, start_response)
         try:
-            result = self.app(environ, req)
+            result = self.app(environ, req.start_response)
         except BaseException as exc:
             req.error = type(exc).__name__
             req.finish()

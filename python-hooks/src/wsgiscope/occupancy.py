@@ -12,7 +12,9 @@ dates from the start of that busy period). The flusher never reports a smaller t
 before (its clock reading may precede a thread's latest change by a few microseconds), so the
 counter is monotonic. A "lane" is a small number per ident, handed out in order of first use
 under a lock taken only then; past ``max_lanes`` idents (greenlet servers, a thread per
-connection) idle entries are retired into one total. Fewer objects touched per request matter
+connection) idle entries are retired into one total. The WSGI middleware makes :meth:`enter`'s and
+:meth:`leave`'s updates inline on :attr:`threads` (a method call costs more than the update); the
+ASGI middleware calls them. Fewer objects touched per request matter
 more than fewer instructions: in a loaded server the shim's code and data are rarely in cache.
 """
 
@@ -32,23 +34,26 @@ class OccupancySnapshot(NamedTuple):
 
 
 class Occupancy:
-    __slots__ = ("_last_busy_ns", "_lock", "_max_lanes", "_next_lane", "_retired_ns", "_threads")
+    __slots__ = ("_last_busy_ns", "_lock", "_max_lanes", "_next_lane", "_retired_ns", "threads")
 
     def __init__(self, now_ns: int = 0, max_lanes: int = 65536) -> None:
         self._max_lanes = max_lanes
+        # the middleware updates its thread's entry inline: the dict lives as long as we do
+        self.threads: dict[Hashable, _Entry] = {}
         self.reset(now_ns)
 
     def reset(self, now_ns: int) -> None:
         """Forget everything (used after fork, where the parent's requests do not exist)."""
         self._lock = threading.Lock()  # new lanes only
-        self._threads: dict[Hashable, _Entry] = {}
+        self.threads.clear()
         self._next_lane = 0
         self._retired_ns = 0
         self._last_busy_ns = 0
 
-    def _new_thread(self, ident: Hashable) -> _Entry:
+    def new_thread(self, ident: Hashable) -> _Entry:
+        """The entry of a thread seen for the first time (idle, with the next lane)."""
         with self._lock:
-            threads = self._threads
+            threads = self.threads
             if len(threads) >= self._max_lanes:
                 # retire idle entries (their owners are between requests, or gone)
                 for key, (count, _, busy, _) in list(threads.items()):
@@ -64,14 +69,14 @@ class Occupancy:
     def enter(self, key: Hashable, ident: Hashable, now_ns: int) -> int:
         """Count a request as started on thread ``ident``; return the thread's lane. (``key``
         names the request for callers; the count per thread is all that is kept.)"""
-        threads = self._threads
-        count, since, busy, lane = threads.get(ident) or self._new_thread(ident)
+        threads = self.threads
+        count, since, busy, lane = threads.get(ident) or self.new_thread(ident)
         threads[ident] = (1, now_ns, busy, lane) if count == 0 else (count + 1, since, busy, lane)
         return lane
 
     def leave(self, key: Hashable, ident: Hashable, now_ns: int) -> None:
         """Count a request (entered on thread ``ident``) as finished."""
-        threads = self._threads
+        threads = self.threads
         entry = threads.get(ident)
         if entry is None:
             return
@@ -83,7 +88,7 @@ class Occupancy:
 
     def snapshot(self, now_ns: int) -> OccupancySnapshot:
         """Read by the flusher (any thread): consistent per thread, monotonic in total."""
-        entries = list(self._threads.values())  # one C call: atomic under the GIL
+        entries = list(self.threads.values())  # one C call: atomic under the GIL
         total = self._retired_ns
         busy_threads = active = 0
         oldest = now_ns
