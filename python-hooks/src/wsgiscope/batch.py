@@ -136,7 +136,9 @@ def _column_json(values: Any) -> str:
     if isinstance(values, list) and len(values) > 1:
         first = values[0]
         kind = type(first)
-        if (kind is int or kind is str or first is None) and values.count(first) == len(values):
+        # most varying columns differ at their ends: no count() scan for them
+        if ((kind is int or kind is str or first is None) and values[-1] == first
+                and values.count(first) == len(values)):
             return "[" + ",".join([_dumps(first)] * len(values)) + "]"
     return _dumps(values)
 
