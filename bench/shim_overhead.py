@@ -41,6 +41,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from wsgiscope.batch import to_json
 
 WSGIApp = Callable[..., Iterable[bytes]]
 
@@ -132,6 +133,29 @@ def one_environ() -> Dict[str, Any]:
     return env
 
 
+def shipping_split(n: int, environ: Dict[str, Any]) -> Tuple[float, float]:
+    """ns per record to encode (columns) and to write the JSON of one window's records, best of
+    five: the flusher's share of the cost above (it also sends the bytes over HTTP)."""
+    app = wsgiscope.wrap(hello, collector_url="http://127.0.0.1:9", service_name="bench",
+                         max_buffer_records=2 * n, flush_interval_s=3600)
+    agent = app.agent  # type: ignore[attr-defined]
+    for _ in range(n):
+        result = app(environ.copy(), lambda status, headers, exc_info=None: None)
+        for _chunk in result:
+            pass
+        result.close()  # type: ignore[attr-defined]
+    records = agent.buffer.drain(n)
+    encode = write = float("inf")
+    for _ in range(5):
+        t0 = time.perf_counter_ns()
+        batch = agent.build_batch(records, [])
+        t1 = time.perf_counter_ns()
+        to_json(batch)
+        t2 = time.perf_counter_ns()
+        encode, write = min(encode, (t1 - t0) / n), min(write, (t2 - t1) / n)
+    return encode, write
+
+
 def run(app: WSGIApp, n: int, environ: Dict[str, Any]) -> float:
     """Mean ns per full request cycle over n requests."""
 
@@ -204,6 +228,9 @@ def main() -> None:
     nocpu = med["wsgiscope-nocpu"] - bare
     print(f"wsgiscope-nocpu overhead / prometheus    = {nocpu / prom:.3f}")
     print(f"cost of per-request CPU time             = {ours - nocpu:.0f} ns")
+    encode, write = shipping_split(args.requests, environ)
+    print(f"shipping a record (flusher): encode {encode:.0f} ns, JSON {write:.0f} ns"
+          " (one window's records, best of 5; then HTTP)")
     print("records dropped (must be 0): "
           + ", ".join(f"{name} {count}" for name, count in dropped.items()))
 
