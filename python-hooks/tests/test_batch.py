@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import random
+from typing import Any
 
 from support import validate_batch
 
 from wsgiscope.batch import encode_requests, make_batch, to_json
+from wsgiscope.queue_time import queue_us
 from wsgiscope.record import FIELDS, Record
 
 RESOURCE = {
@@ -58,3 +61,72 @@ def test_json_is_the_standard_encoders_bytes_with_constant_columns_written_fast(
         expected = json.dumps(batch, separators=(",", ":"), allow_nan=False).encode("utf-8")
         assert to_json(batch) == expected
     assert to_json({"no": "requests"}) == b'{"no":"requests"}'
+
+
+def _reference_columns(records: list[Record], anchor_perf_ns: int,
+                       anchor_unix_us: int) -> dict[str, list[Any]]:
+    """The encoding written plainly, record by record: the oracle for the column-wise one."""
+    def within(elapsed_ns: int, duration_us: int) -> int:
+        return min(max(elapsed_ns // 1000, 0), duration_us)
+
+    cols: dict[str, list[Any]] = {}
+    for r in records:
+        (t0, method, route, status, t_app, t_first, t_end, read_ns, write_ns, cpu_ns, b_in,
+         b_out, error, lane, queue_raw, app_io_ns, gen_ns) = r
+        start = max(anchor_unix_us + (t0 - anchor_perf_ns) // 1000, 0)
+        duration = max((t_end - t0) // 1000, 0)
+        values = {
+            "start_unix_us": start,
+            "method": method if 0 < len(method) <= 32 else "_OTHER",
+            "status": status if 100 <= status <= 599 else 500,
+            "duration_us": duration,
+            "queue_us": None if queue_raw is None else queue_us(queue_raw, start),
+            "read_us": max(read_ns // 1000, 0),
+            "app_us": within(t_app - t0 - app_io_ns, duration),
+            "gen_us": within(gen_ns, duration),
+            "first_byte_us": within(t_first - t0, duration) if t_first else None,
+            "write_us": max(write_ns // 1000, 0),
+            "cpu_us": cpu_ns // 1000 if cpu_ns >= 0 else None,
+            "bytes_in": max(b_in, 0),
+            "bytes_out": max(b_out, 0),
+            "error": None if error is None else error[:128],
+            "thread": min(lane, 1_000_000),
+            "route": None if route is None else route[:256],
+        }
+        for name, value in values.items():
+            cols.setdefault(name, []).append(value)
+    if all(r is None for r in cols.get("route", [])):
+        cols.pop("route", None)
+    return cols
+
+
+def _random_record(rng: random.Random, odd: bool, ready: bool, app_io: bool) -> Record:
+    t0 = rng.randrange(1, 10**13)
+    if odd:  # short, with stamps out of order: every clamp is needed
+        t_end = t0 + rng.randrange(-2000, 20_000)
+        t_app = t0 + rng.randrange(-1500, max(1, t_end - t0 + 3000))
+    else:
+        t_end = t0 + rng.randrange(0, 10**8)
+        t_app = t0 + rng.randrange(0, t_end - t0 + 1)
+    t_first = t_app if ready else rng.choice([0, t_app + rng.randrange(0, 10**6)])
+    small = (lambda: rng.randrange(-5000, 10**6)) if odd else (lambda: rng.randrange(0, 10**6))
+    return (
+        t0, rng.choice(["GET", "POST", "", "X" * 40] if odd else ["GET", "POST"]),
+        rng.choice([None, "/a/<id>", "r" * 300] if odd else [None, "/a/<id>"]),
+        rng.choice([200, 404, 99, 600] if odd else [200, 204, 500]), t_app, t_first, t_end,
+        rng.choice([0, small()]), small(), rng.choice([-1, small()]), rng.choice([0, small()]),
+        small(), rng.choice([None, "E" * rng.randrange(1, 200)]),
+        rng.choice([0, 3, 2_000_000] if odd else [0, 1, 2, 3]),
+        rng.choice([None, "t=1767225601.123", "junk"]) if odd else None,
+        rng.choice([0, small()]) if app_io else 0, rng.choice([0, small()]),
+    )
+
+
+def test_column_wise_encoding_equals_the_plain_one_record_by_record() -> None:
+    rng = random.Random(1307)
+    for batch_no in range(400):
+        odd, ready, app_io = batch_no % 2 == 0, batch_no % 4 < 2, batch_no % 8 < 4
+        records = [_random_record(rng, odd, ready, app_io) for _ in range(rng.randrange(1, 40))]
+        anchor_perf, anchor_unix = rng.randrange(0, 10**13), rng.choice([10, 1_780_000_000 * 10**6])
+        assert encode_requests(records, anchor_perf, anchor_unix) == _reference_columns(
+            records, anchor_perf, anchor_unix), (batch_no, records)
