@@ -109,7 +109,11 @@ def _random_record(rng: random.Random, odd: bool, ready: bool, app_io: bool) -> 
         t_end = t0 + rng.randrange(0, 10**8)
         t_app = t0 + rng.randrange(0, t_end - t0 + 1)
     t_first = t_app if ready else rng.choice([0, t_app + rng.randrange(0, 10**6)])
-    small = (lambda: rng.randrange(-5000, 10**6)) if odd else (lambda: rng.randrange(0, 10**6))
+    low = -5000 if odd else 0
+
+    def small() -> int:
+        return rng.randrange(low, 10**6)
+
     return (
         t0, rng.choice(["GET", "POST", "", "X" * 40] if odd else ["GET", "POST"]),
         rng.choice([None, "/a/<id>", "r" * 300] if odd else [None, "/a/<id>"]),
