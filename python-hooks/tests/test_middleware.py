@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import tempfile
 import threading
+import weakref
 from io import BytesIO
 from typing import Any, Iterable, Iterator
 from wsgiref.util import FileWrapper
@@ -446,3 +448,73 @@ def test_opaque_file_wrapper_is_kept_by_hooking_the_file_on_its_way_in() -> None
     cols = columns(mw, transport)
     assert cols["bytes_out"] == [6000, 6000] and mw.intercept_files
     assert mw.agent.occupancy.snapshot(0).active_requests == 0
+
+
+class _Environ(dict[str, Any]):
+    """An environ a weak reference can follow (a plain dict cannot)."""
+
+
+def _serve_and_forget(mw: Middleware, environ: dict[str, Any]) -> None:
+    """Serve one request as a server does, keeping no reference to anything afterwards."""
+    def start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+        return lambda data: None
+
+    result = mw(environ, start_response)
+    for _block in result:
+        pass
+    close = getattr(result, "close", None)
+    if close is not None:
+        close()
+
+
+def _file_app(size: int) -> Any:
+    with tempfile.NamedTemporaryFile(delete=False) as handle:
+        handle.write(b"f" * size)
+
+    def app(environ: Any, start_response: Any) -> Iterable[bytes]:
+        start_response("200 OK", [])
+        wrapped: Iterable[bytes] = environ["wsgi.file_wrapper"](open(handle.name, "rb"))  # noqa: SIM115
+        return wrapped
+
+    return app
+
+
+def _body_app(environ: Any, start_response: Any) -> Iterable[bytes]:
+    data = environ["wsgi.input"].read()
+    start_response("200 OK", [])
+    return [data]
+
+
+def _streaming_app(environ: Any, start_response: Any) -> Iterable[bytes]:
+    start_response("200 OK", [])
+    yield b"a"
+    yield b"b"
+
+
+@pytest.mark.parametrize(("case", "app", "file_wrapper", "body"), [
+    ("list body", fixtureapps.hello, None, b""),
+    ("request body", _body_app, None, b"hello"),
+    ("generator", _streaming_app, None, b""),
+    ("wrapper class (gunicorn, waitress)", _file_app(3000), FileWrapper, b""),
+    ("wrapper function (uWSGI)", _file_app(3000), uwsgi_file_wrapper, b""),
+    ("wrapper without attributes (mod_wsgi)", _file_app(3000), SlotStream, b""),
+    ("opaque wrapper (bjoern)", _file_app(3000), OpaqueWrapper, b""),
+])
+def test_a_request_leaves_no_reference_cycle(case: str, app: Any, file_wrapper: Any,
+                                             body: bytes) -> None:
+    # A cycle through the request (its environ, its body, our hooks on a file) would live until
+    # the garbage collector runs, and forever in apps that disable it.
+    mw, _, transport = instrumented(app)
+    for _ in range(3):  # the first starts the agent; opaque wrappers are learnt at the first
+        environ = _Environ(make_environ("POST" if body else "GET", body=body))
+        if file_wrapper is not None:
+            environ["wsgi.file_wrapper"] = file_wrapper
+        ref = weakref.ref(environ)
+        gc.disable()
+        try:
+            _serve_and_forget(mw, environ)
+            del environ
+            assert ref() is None, f"{case}: the environ outlived the request"
+        finally:
+            gc.enable()
+    assert len(columns(mw, transport)["status"]) == 3

@@ -1,10 +1,10 @@
 """The request body and file responses, as the middleware sees them.
 
 :class:`TimedInput` wraps ``wsgi.input``: the time spent inside reads and the bytes read are the
-read_body phase (the request keeps its first and last read moment, for a traced request's
-span). :func:`file_bytes` and :func:`needs_interception` serve ``wsgi.file_wrapper`` responses,
-which the middleware hands back to the server untouched so its sendfile path runs (see the
-design header of :mod:`wsgiscope.middleware`).
+read_body phase (it keeps them, with its first and last read moment, for the request to read).
+:func:`file_bytes` and :func:`needs_interception` serve ``wsgi.file_wrapper`` responses, which
+the middleware hands back to the server untouched so its sendfile path runs (see the design
+header of :mod:`wsgiscope.middleware`).
 """
 
 from __future__ import annotations
@@ -14,22 +14,26 @@ from typing import Any, Callable, Iterator
 
 
 class TimedInput:
-    """Wraps ``wsgi.input``: time spent inside reads and bytes read count as the read phase."""
+    """Wraps ``wsgi.input``: time spent inside reads and bytes read count as the read phase.
 
-    __slots__ = ("_perf", "_req", "_stream")  # the request keeps the first and last read moment
+    It keeps its own totals (and the first and last read moment, for a traced request's span)
+    rather than writing them into the request: the request holds it, and the environ holds it,
+    but it holds neither, so a request with a body leaves no reference cycle behind (a cycle
+    would live until the garbage collector runs, and forever under ``gc.disable()``)."""
 
-    def __init__(self, stream: Any, req: Any, perf: Callable[[], int]) -> None:
+    __slots__ = ("_perf", "_stream", "bytes", "first", "last", "ns")
+
+    def __init__(self, stream: Any, perf: Callable[[], int]) -> None:
         self._stream = stream
-        self._req = req
         self._perf = perf
+        self.ns = self.bytes = self.first = self.last = 0
 
     def _account(self, started_ns: int, size: int) -> None:
-        req = self._req
-        req.read_last = ended = self._perf()
-        if not req.read_first:
-            req.read_first = started_ns
-        req.read_ns += ended - started_ns
-        req.bytes_in += size
+        self.last = ended = self._perf()
+        if not self.first:
+            self.first = started_ns
+        self.ns += ended - started_ns
+        self.bytes += size
 
     def read(self, *args: Any) -> bytes:
         started = self._perf()

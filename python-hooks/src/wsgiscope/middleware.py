@@ -68,11 +68,10 @@ RouteGetter = Callable[[dict[str, Any]], Optional[str]]
 
 class _Request:
     __slots__ = (
-        "app_io_ns", "body", "bytes_in", "bytes_out", "closed", "cpu0", "environ", "error", "file",
-        "file_close", "file_result", "gen_last", "gen_ns", "headers", "ident", "inner_close", "it",
-        "lane", "mw", "read_first", "read_last", "read_ns", "recorded", "server_file_wrapper",
-        "server_start_response", "server_write", "status", "t0", "t_app", "t_first", "wrapped_file",
-        "write_ns", "yield_ns",
+        "app_io_ns", "body", "bytes_out", "closed", "cpu0", "environ", "error", "file",
+        "file_close", "file_result", "gen_last", "gen_ns", "headers", "ident", "inner_close",
+        "input", "it", "lane", "mw", "recorded", "server_file_wrapper", "server_start_response",
+        "server_write", "status", "t0", "t_app", "t_first", "wrapped_file", "write_ns", "yield_ns",
     )
 
     def __init__(self, mw: Middleware, environ: dict[str, Any],
@@ -82,10 +81,11 @@ class _Request:
         self.server_start_response = start_response
         self.status = 500
         self.error: Optional[str] = None
-        self.read_ns = self.write_ns = self.bytes_in = self.bytes_out = self.gen_ns = 0
-        self.t_first = self.yield_ns = self.t_app = self.read_first = self.read_last = 0
-        self.app_io_ns = self.gen_last = 0
+        self.write_ns = self.bytes_out = self.gen_ns = 0
+        self.t_first = self.yield_ns = self.t_app = self.app_io_ns = self.gen_last = 0
         self.file_result: Any = None
+        self.server_file_wrapper: Any = None
+        self.input: Optional[TimedInput] = None
         self.closed = self.file = self.recorded = False
         self.inner_close: Optional[Callable[[], Any]] = None
         self.headers: Any = None
@@ -107,7 +107,7 @@ class _Request:
         if (length and length != "0") or "HTTP_TRANSFER_ENCODING" in environ:
             stream = environ.get("wsgi.input")
             if stream is not None:
-                environ["wsgi.input"] = TimedInput(stream, self, mw.perf)
+                environ["wsgi.input"] = self.input = TimedInput(stream, mw.perf)
 
     # -- start_response and write() ----------------------------------------------------------
 
@@ -155,7 +155,8 @@ class _Request:
 
     def respond(self, result: Iterable[bytes]) -> Iterable[bytes]:
         self.t_app = self.mw.perf()
-        self.app_io_ns = self.read_ns + self.write_ns  # made during the app call: not app time
+        # reads and writes made during the app call: not app time
+        self.app_io_ns = self.write_ns if self.input is None else self.write_ns + self.input.ns
         kind = type(result)
         if kind is not list and kind is not tuple:  # a list is neither closable nor a file
             self.inner_close = getattr(result, "close", None)
@@ -299,10 +300,12 @@ class _Request:
                     route = mw.route(environ) if mw.routes is ROUTES_ALL else None
             queue = (environ.get("HTTP_X_REQUEST_START") or environ.get("HTTP_X_QUEUE_START")
                      or environ.get("mod_wsgi.request_start"))
+            body = self.input
             record: Record = (
                 self.t0, environ.get("REQUEST_METHOD", ""), route, status, self.t_app,
-                self.t_first, t_end, self.read_ns, self.write_ns, cpu, self.bytes_in,
-                self.bytes_out, self.error, self.lane, queue, self.app_io_ns, self.gen_ns,
+                self.t_first, t_end, 0 if body is None else body.ns, self.write_ns, cpu,
+                0 if body is None else body.bytes, self.bytes_out, self.error, self.lane, queue,
+                self.app_io_ns, self.gen_ns,
             )
             records = mw.records  # RecordBuffer.append, inline
             if len(records) < mw.max_records:
@@ -313,6 +316,12 @@ class _Request:
                     or (mw.sample_ratio and mw.random() < mw.sample_ratio)):
                 capture(mw.agent, self, t_end, route, status, queue,
                         environ.get("HTTP_TRACEPARENT"))
+            if self.file_result is not None or (self.file and self.inner_close is not None):
+                # our hooks on a file or its wrapper point back at us: let go of them, so no
+                # reference cycle outlives the request (the original close has run)
+                self.inner_close = self.file_close = self.wrapped_file = self.file_result = None
+            if self.server_file_wrapper is not None:  # the environ held our wrap_file
+                environ["wsgi.file_wrapper"] = self.server_file_wrapper
             agent = mw.agent
             if t_end >= agent.inline_check_ns:
                 agent.inline_check(t_end)
