@@ -1,7 +1,8 @@
 """One shim instance per worker process: its state, batch composition, fork and exit.
 
-design: request threads only touch the occupancy (one lock), the record buffer (one lock) and
-the trace buffer (one lock), and read two plain attributes (``started``, ``inline_check_ns``).
+design: request threads only touch the occupancy (their own entry, no lock), the record buffer
+(a deque append, no lock; a lock only to count a drop) and, for a slow or sampled request, the
+trace buffer (one lock), and read two plain attributes (``started``, ``inline_check_ns``).
 Everything else runs on the flusher thread (:mod:`wsgiscope.flusher`: the loop, the flush
 lock, delivery, retries and Retry-After, the inline flush where threads never run), which calls
 :meth:`Agent._flush_locked` to compose batches from the buffers and a process sample. Memory
